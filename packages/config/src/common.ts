@@ -1,0 +1,63 @@
+// The settings every Postamt service shares. The names of the environment
+// variables (POSTAMT_DATA, POSTAMT_HOSTNAME, ...) are a public contract: compose
+// files, Kubernetes manifests and operators' scripts depend on them.
+import { hostname as osHostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { duration, hostname, hostPort, hostPortList, logLevel, port, transportMap } from './fields.js';
+import { markSecret } from './load.js';
+
+function defaultHostname(): string {
+  const name = osHostname();
+  return name.includes('.') ? name : `${name}.localdomain`;
+}
+
+export const commonShape = {
+  /** The shared volume: spool/, mail/, quarantine/. */
+  data: z
+    .string()
+    .min(1, 'expected a directory path')
+    .prefault('./data')
+    .transform((p) => resolve(p)),
+  /** This server's FQDN, used in the banner, EHLO and Received headers. */
+  hostname: hostname.default(defaultHostname()),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  clamd: hostPort.prefault('127.0.0.1:3310'),
+  spamd: hostPort.prefault('127.0.0.1:783'),
+  /** Resolvers for every DNS lookup; empty means the system's. */
+  dnsServers: hostPortList.default([]),
+  /** A YAML file of domains, users and aliases applied at start. */
+  seed: z.string().optional(),
+  relayTransports: transportMap.default({}),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  greylistDelay: duration.prefault('300s'),
+  logLevel: logLevel.default('info'),
+  logFormat: z.enum(['json', 'pretty'], { message: 'expected json or pretty' }).default('json'),
+  /** Port of the health and metrics listener (/healthz, /readyz, /metrics). */
+  metricsPort: port.default(9090),
+  /** Address the listeners bind to. */
+  bind: z.string().min(1).default('0.0.0.0'),
+};
+
+markSecret('redisUrl');
+
+/** Adds the cross-field rules of the common settings to a service schema. */
+export function withCommonRules<S extends z.ZodObject>(schema: S) {
+  return schema.superRefine((value, ctx) => {
+    const v = value as { tlsCert?: string; tlsKey?: string };
+    if (Boolean(v.tlsCert) !== Boolean(v.tlsKey)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.tlsCert ? 'tlsKey' : 'tlsCert'],
+        message: 'expected both POSTAMT_TLS_CERT and POSTAMT_TLS_KEY, or neither',
+      });
+    }
+  });
+}
+
+export const commonSchema = z.object(commonShape);
+export type CommonConfig = z.output<typeof commonSchema>;

@@ -1,0 +1,16 @@
+export { type Job, Worker } from 'bullmq';
+export {
+  catalog,
+  filterJob,
+  type JobName,
+  type JobPayload,
+  learnJob,
+  queueName,
+  relayJob,
+} from './catalog.js';
+export { type Envelope, envelopeSchema, type Recipient, recipientSchema } from './envelope.js';
+export { isSpoolId, newSpoolId, spoolIdTime } from './ids.js';
+export { Queues } from './queues.js';
+export { connectRedis, pingRedis, Redis } from './redis.js';
+export { fsyncDir, Spool, type SpoolEntry, SpoolError, type SpoolWriter } from './spool.js';
+export { type SweepResult, sweepSpool } from './sweep.js';

@@ -1,0 +1,249 @@
+// The spool: accepted messages on the shared volume, waiting for the filter and
+// relay. One file per message holds the envelope and the raw bytes:
+//
+//   spool/<id>.msg   "POSTAMT-SPOOL/1 <n>\n" + <n bytes of envelope JSON> + "\n" + message
+//   spool/tmp/       files being written; never read by anyone else
+//
+// A message exists only once its file is renamed out of tmp/ (after fsync of the
+// file) and the spool directory is fsynced: the rename is the commit point, so a
+// crash leaves either nothing or a whole message.
+import { constants, createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Envelope, envelopeSchema } from './envelope.js';
+import { isSpoolId, newSpoolId } from './ids.js';
+
+const MAGIC = 'POSTAMT-SPOOL/1';
+const MAX_HEADER = 1024 * 1024;
+
+export class SpoolError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not-found' | 'corrupt' | 'io',
+  ) {
+    super(message);
+    this.name = 'SpoolError';
+  }
+}
+
+/** fsync a directory so a rename or unlink in it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface SpoolWriter {
+  readonly id: string;
+  /** Appends message bytes. */
+  write(chunk: Buffer): Promise<void>;
+  /** Bytes of message written so far. */
+  readonly size: number;
+  /** fsync, rename into the spool, fsync the directory. After this the message is durable. */
+  commit(): Promise<void>;
+  /** Removes the partial file. Safe to call more than once, and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface SpoolEntry {
+  envelope: Envelope;
+  /** Byte offset where the message starts. */
+  offset: number;
+  /** Size of the message in bytes. */
+  size: number;
+}
+
+export class Spool {
+  readonly dir: string;
+  readonly tmpDir: string;
+  private readonly tag = `${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${process.pid}`;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'spool');
+    this.tmpDir = join(this.dir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  pathOf(id: string): string {
+    if (!isSpoolId(id)) throw new SpoolError('bad spool id', 'not-found');
+    return join(this.dir, `${id}.msg`);
+  }
+
+  /** Starts a new spool file for this envelope (its id is assigned here). */
+  async create(envelope: Omit<Envelope, 'id'>, id = newSpoolId()): Promise<SpoolWriter> {
+    const full = envelopeSchema.parse({ ...envelope, id });
+    const tmpPath = join(this.tmpDir, `${id}.${this.tag}`);
+    const finalPath = this.pathOf(id);
+    const fh: FileHandle = await open(tmpPath, 'wx', 0o640);
+    const json = Buffer.from(JSON.stringify(full));
+    const head = Buffer.from(`${MAGIC} ${json.length}\n`);
+    let size = 0;
+    let closed = false;
+    const spoolDir = this.dir;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
+    try {
+      await fh.write(Buffer.concat([head, json, Buffer.from('\n')]));
+    } catch (err) {
+      await close().catch(() => {});
+      await unlink(tmpPath).catch(() => {});
+      throw err;
+    }
+    return {
+      id,
+      get size() {
+        return size;
+      },
+      async write(chunk: Buffer) {
+        await fh.write(chunk);
+        size += chunk.length;
+      },
+      async commit() {
+        await fh.sync();
+        await close();
+        await rename(tmpPath, finalPath);
+        await fsyncDir(spoolDir);
+      },
+      async abort() {
+        await close().catch(() => {});
+        await unlink(tmpPath).catch(() => {});
+      },
+    };
+  }
+
+  /** Writes a whole message from a stream (tests, bounces, internal mail). */
+  async put(envelope: Omit<Envelope, 'id'>, body: Readable | Buffer): Promise<string> {
+    const w = await this.create(envelope);
+    try {
+      if (Buffer.isBuffer(body)) await w.write(body);
+      else for await (const chunk of body) await w.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      await w.commit();
+      return w.id;
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+  }
+
+  /** Reads the envelope and locates the message bytes. */
+  async read(id: string): Promise<SpoolEntry> {
+    const path = this.pathOf(id);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new SpoolError(`spool file ${id} not found`, 'not-found');
+      throw err;
+    }
+    try {
+      const { size: fileSize } = await fh.stat();
+      const probe = Buffer.alloc(Math.min(64, fileSize));
+      await fh.read(probe, 0, probe.length, 0);
+      const nl = probe.indexOf(10);
+      const [magic, lenText] = probe.subarray(0, Math.max(nl, 0)).toString('latin1').split(' ');
+      const len = Number(lenText);
+      if (magic !== MAGIC || !Number.isInteger(len) || len <= 0 || len > MAX_HEADER) {
+        throw new SpoolError(`spool file ${id} has no valid header`, 'corrupt');
+      }
+      const json = Buffer.alloc(len);
+      await fh.read(json, 0, len, nl + 1);
+      const envelope = envelopeSchema.parse(JSON.parse(json.toString('utf8')));
+      const offset = nl + 1 + len + 1;
+      return { envelope, offset, size: fileSize - offset };
+    } catch (err) {
+      if (err instanceof SpoolError) throw err;
+      throw new SpoolError(`spool file ${id} is corrupt: ${(err as Error).message}`, 'corrupt');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Streams the message bytes of a spooled message. */
+  async openMessage(id: string): Promise<{ envelope: Envelope; size: number; stream: () => Readable }> {
+    const entry = await this.read(id);
+    const path = this.pathOf(id);
+    return {
+      envelope: entry.envelope,
+      size: entry.size,
+      stream: () => createReadStream(path, { start: entry.offset, highWaterMark: 64 * 1024 }),
+    };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Deletes a spooled message once every recipient is taken care of. Idempotent. */
+  async remove(id: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return;
+    }
+    await fsyncDir(this.dir);
+  }
+
+  /** Committed message ids, oldest first. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.dir);
+    return names
+      .filter((n) => n.endsWith('.msg'))
+      .map((n) => n.slice(0, -4))
+      .filter(isSpoolId)
+      .sort();
+  }
+
+  /**
+   * Removes partial files left by crashed writers: those of this host whose
+   * process is gone, and anyone's older than `maxAgeMs` (a DATA transfer never
+   * takes that long).
+   */
+  async removeStaleTmp(maxAgeMs = 24 * 3600_000): Promise<string[]> {
+    const removed: string[] = [];
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+    for (const name of await readdir(this.tmpDir)) {
+      const [, fileHost, pidText] = name.split('.');
+      const path = join(this.tmpDir, name);
+      let stale = false;
+      if (fileHost === host && pidText && Number(pidText) !== process.pid)
+        stale = !processAlive(Number(pidText));
+      if (!stale) {
+        const st = await stat(path).catch(() => null);
+        stale = st !== null && Date.now() - st.mtimeMs > maxAgeMs;
+      }
+      if (stale) {
+        await unlink(path).catch(() => {});
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,161 @@
+// The one stand-in allowed in tests: a DNS server on loopback whose answers each
+// test sets. Postamt's services take it as POSTAMT_DNS_SERVERS, so reverse DNS,
+// blocklist, SPF and MX checks run offline. Names without records answer
+// NXDOMAIN; a name marked `timeout` is never answered (to test DNS timeouts).
+import dns2 from 'dns2';
+import { freePort } from './ports.js';
+
+const { Packet } = dns2;
+
+export type DnsRecord =
+  | { type: 'A'; address: string }
+  | { type: 'AAAA'; address: string }
+  | { type: 'PTR'; name: string }
+  | { type: 'MX'; exchange: string; priority: number }
+  | { type: 'TXT'; text: string | string[] }
+  | { type: 'CNAME'; name: string };
+
+type RecordType = DnsRecord['type'];
+
+const TYPE_CODE: Record<RecordType, number> = {
+  A: Packet.TYPE.A,
+  AAAA: Packet.TYPE.AAAA,
+  PTR: Packet.TYPE.PTR,
+  MX: Packet.TYPE.MX,
+  TXT: Packet.TYPE.TXT,
+  CNAME: Packet.TYPE.CNAME,
+};
+
+export interface TestDnsServer {
+  host: string;
+  port: number;
+  /** `127.0.0.1:port` for POSTAMT_DNS_SERVERS. */
+  address: string;
+  /** Replaces the records of `name` (every type). */
+  set(name: string, records: DnsRecord[]): void;
+  /** Adds records to `name`. */
+  add(name: string, ...records: DnsRecord[]): void;
+  /** A and PTR together: forward-confirmed reverse DNS for `ip`. */
+  host4(name: string, ip: string): void;
+  /** Queries for `name` are never answered. */
+  timeout(name: string): void;
+  /** Answer SERVFAIL for `name`. */
+  servfail(name: string): void;
+  remove(name: string): void;
+  clear(): void;
+  /** Questions seen, `TYPE name`, for assertions on what was looked up. */
+  readonly queries: string[];
+  stop(): Promise<void>;
+}
+
+/** `1.2.3.4` → `4.3.2.1.in-addr.arpa`. */
+export function reverseName(ip: string): string {
+  if (ip.includes(':')) {
+    const groups = ip.split('::');
+    const head = groups[0] ? groups[0].split(':') : [];
+    const tail = groups[1] ? groups[1].split(':') : [];
+    const fill = groups.length > 1 ? Array(8 - head.length - tail.length).fill('0') : [];
+    const hex = [...head, ...fill, ...tail].map((g) => g.padStart(4, '0')).join('');
+    return `${hex.split('').reverse().join('.')}.ip6.arpa`;
+  }
+  return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+}
+
+function toAnswer(name: string, r: DnsRecord, ttl: number): Record<string, unknown> {
+  const base = { name, class: Packet.CLASS.IN, ttl, type: TYPE_CODE[r.type] };
+  switch (r.type) {
+    case 'A':
+    case 'AAAA':
+      return { ...base, address: r.address };
+    case 'PTR':
+    case 'CNAME':
+      return { ...base, domain: r.name };
+    case 'MX':
+      return { ...base, exchange: r.exchange, priority: r.priority };
+    case 'TXT':
+      return { ...base, data: Array.isArray(r.text) ? r.text : [r.text] };
+  }
+}
+
+export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestDnsServer> {
+  const ttl = opts.ttl ?? 60;
+  const zone = new Map<string, DnsRecord[]>();
+  const silent = new Set<string>();
+  const failing = new Set<string>();
+  const queries: string[] = [];
+  const key = (n: string) => n.toLowerCase().replace(/\.$/, '');
+  const server = dns2.createServer({
+    udp: true,
+    tcp: true,
+    // biome-ignore lint/suspicious/noExplicitAny: dns2 ships no types for packets
+    handle(request: any, send: (res: any) => void) {
+      const response = Packet.createResponseFromRequest(request);
+      const q = request.questions[0];
+      if (!q) return send(response);
+      const name = key(q.name);
+      const typeName =
+        (Object.keys(TYPE_CODE) as RecordType[]).find((t) => TYPE_CODE[t] === q.type) ?? String(q.type);
+      queries.push(`${typeName} ${name}`);
+      if (silent.has(name)) return;
+      if (failing.has(name)) {
+        response.header.rcode = 2; // SERVFAIL
+        return send(response);
+      }
+      const records = zone.get(name);
+      if (!records) {
+        response.header.rcode = 3; // NXDOMAIN
+        return send(response);
+      }
+      for (const r of records) {
+        if (TYPE_CODE[r.type] === q.type || (r.type === 'CNAME' && q.type !== TYPE_CODE.CNAME)) {
+          response.answers.push(toAnswer(q.name, r, ttl) as never);
+        }
+      }
+      send(response);
+    },
+  });
+  const port = await freePort();
+  await server.listen({
+    udp: { port, address: '127.0.0.1', type: 'udp4' } as never,
+    tcp: { port, address: '127.0.0.1' },
+  });
+  const api: TestDnsServer = {
+    host: '127.0.0.1',
+    port,
+    address: `127.0.0.1:${port}`,
+    queries,
+    set(name, records) {
+      zone.set(key(name), [...records]);
+      silent.delete(key(name));
+      failing.delete(key(name));
+    },
+    add(name, ...records) {
+      zone.set(key(name), [...(zone.get(key(name)) ?? []), ...records]);
+    },
+    host4(name, ip) {
+      api.add(name, ip.includes(':') ? { type: 'AAAA', address: ip } : { type: 'A', address: ip });
+      api.add(reverseName(ip), { type: 'PTR', name });
+    },
+    timeout(name) {
+      silent.add(key(name));
+    },
+    servfail(name) {
+      failing.add(key(name));
+    },
+    remove(name) {
+      zone.delete(key(name));
+      silent.delete(key(name));
+      failing.delete(key(name));
+    },
+    clear() {
+      zone.clear();
+      silent.clear();
+      failing.clear();
+      queries.length = 0;
+    },
+    async stop() {
+      await server.close();
+    },
+  };
+  return api;
+}
