@@ -1,0 +1,199 @@
+// The account directory in Redis: domains, users and aliases. Every service
+// that needs to know who exists asks it; nothing else reads these keys.
+//
+//   postamt:dir:domains          set of local domains (A-label, lowercase)
+//   postamt:dir:user:<key>       hash: address, hash, quota, enabled
+//   postamt:dir:alias:<key>      JSON list of target addresses
+//   postamt:dir:members:<domain> set of user and alias keys of a domain
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { addressKey, normalizeDomain, splitAddress } from './address.js';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
+
+const P = 'postamt:dir:';
+
+export interface User {
+  /** The address as created (case preserved). */
+  address: string;
+  /** Lookup key: lowercased, A-label domain. */
+  key: string;
+  local: string;
+  domain: string;
+  passwordHash: string;
+  /** Quota in bytes; 0 means none. */
+  quota: number;
+  enabled: boolean;
+}
+
+export type Resolution =
+  | { kind: 'user'; user: User }
+  | { kind: 'alias'; targets: string[] }
+  | { kind: 'unknown' }
+  /** Not one of our domains. */
+  | { kind: 'remote' };
+
+export class DirectoryError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'invalid' | 'exists' | 'not-found',
+  ) {
+    super(message);
+    this.name = 'DirectoryError';
+  }
+}
+
+export class Directory {
+  constructor(private readonly redis: Redis) {}
+
+  async addDomain(domain: string): Promise<string> {
+    const d = normalizeDomain(domain);
+    if (!d) throw new DirectoryError('invalid domain', 'invalid');
+    await this.redis.sadd(`${P}domains`, d);
+    return d;
+  }
+
+  async isLocalDomain(domain: string): Promise<boolean> {
+    const d = normalizeDomain(domain);
+    return d !== null && (await this.redis.sismember(`${P}domains`, d)) === 1;
+  }
+
+  async listDomains(): Promise<string[]> {
+    return (await this.redis.smembers(`${P}domains`)).sort();
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return (await this.redis.scard(`${P}domains`)) === 0;
+  }
+
+  private parse(address: string): { key: string; local: string; domain: string } {
+    const key = addressKey(address);
+    const parts = splitAddress(address.trim());
+    if (!key || !parts) throw new DirectoryError('invalid address', 'invalid');
+    return { key, local: parts.local, domain: key.slice(key.lastIndexOf('@') + 1) };
+  }
+
+  /** Creates or updates a user. Either `password` (hashed here) or an existing `passwordHash`. */
+  async putUser(input: {
+    address: string;
+    password?: string;
+    passwordHash?: string;
+    quota?: number;
+    enabled?: boolean;
+  }): Promise<User> {
+    const { key, local, domain } = this.parse(input.address);
+    if (!(await this.isLocalDomain(domain)))
+      throw new DirectoryError(`domain ${domain} is not local`, 'not-found');
+    const existing = await this.getUser(input.address);
+    let passwordHash = input.passwordHash ?? existing?.passwordHash;
+    if (input.password !== undefined) passwordHash = await hashPassword(input.password);
+    if (!passwordHash) throw new DirectoryError('a password or password hash is required', 'invalid');
+    const user: User = {
+      address: input.address.trim(),
+      key,
+      local,
+      domain,
+      passwordHash,
+      quota: input.quota ?? existing?.quota ?? 0,
+      enabled: input.enabled ?? existing?.enabled ?? true,
+    };
+    await this.redis
+      .multi()
+      .hset(`${P}user:${key}`, {
+        address: user.address,
+        hash: user.passwordHash,
+        quota: String(user.quota),
+        enabled: user.enabled ? '1' : '0',
+      })
+      .sadd(`${P}members:${domain}`, key)
+      .exec();
+    return user;
+  }
+
+  async getUser(address: string): Promise<User | null> {
+    const key = addressKey(address);
+    if (!key) return null;
+    const h = await this.redis.hgetall(`${P}user:${key}`);
+    if (!h.address || !h.hash) return null;
+    const parts = splitAddress(h.address) as { local: string; domain: string };
+    return {
+      address: h.address,
+      key,
+      local: parts.local,
+      domain: key.slice(key.lastIndexOf('@') + 1),
+      passwordHash: h.hash,
+      quota: Number(h.quota ?? 0),
+      enabled: h.enabled !== '0',
+    };
+  }
+
+  async putAlias(address: string, targets: string[]): Promise<void> {
+    const { key, domain } = this.parse(address);
+    if (!(await this.isLocalDomain(domain)))
+      throw new DirectoryError(`domain ${domain} is not local`, 'not-found');
+    if (targets.length === 0 || targets.some((t) => !addressKey(t)))
+      throw new DirectoryError('invalid alias target', 'invalid');
+    await this.redis
+      .multi()
+      .set(`${P}alias:${key}`, JSON.stringify(targets))
+      .sadd(`${P}members:${domain}`, key)
+      .exec();
+  }
+
+  /** What a recipient address is: a local user, an alias, unknown at a local domain, or remote. */
+  async resolve(address: string): Promise<Resolution> {
+    const key = addressKey(address);
+    if (!key) return { kind: 'unknown' };
+    const domain = key.slice(key.lastIndexOf('@') + 1);
+    if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
+    const user = await this.getUser(address);
+    if (user?.enabled) return { kind: 'user', user };
+    const alias = await this.redis.get(`${P}alias:${key}`);
+    if (alias) return { kind: 'alias', targets: JSON.parse(alias) as string[] };
+    return { kind: 'unknown' };
+  }
+
+  /**
+   * Expands aliases (recursively, loops cut) into final recipients: local users
+   * and remote addresses. Unknown local targets are dropped.
+   */
+  async expand(
+    address: string,
+    depth = 0,
+    seen = new Set<string>(),
+  ): Promise<{ local: User[]; remote: string[] }> {
+    const out = { local: [] as User[], remote: [] as string[] };
+    const key = addressKey(address);
+    if (!key || seen.has(key) || depth > 10) return out;
+    seen.add(key);
+    const r = await this.resolve(address);
+    if (r.kind === 'user') out.local.push(r.user);
+    else if (r.kind === 'remote') out.remote.push(address);
+    else if (r.kind === 'alias') {
+      for (const t of r.targets) {
+        const sub = await this.expand(t, depth + 1, seen);
+        out.local.push(...sub.local);
+        out.remote.push(...sub.remote);
+      }
+    }
+    return out;
+  }
+
+  /** Checks a login. Rehashes imported hashes to argon2id on success. */
+  async authenticate(address: string, password: string): Promise<User | null> {
+    const user = await this.getUser(address);
+    if (!user || !user.enabled) {
+      // Same work for unknown users, so timing does not reveal who exists.
+      await verifyPassword(await dummyHash(), password);
+      return null;
+    }
+    if (!(await verifyPassword(user.passwordHash, password))) return null;
+    if (needsRehash(user.passwordHash)) await this.putUser({ address: user.address, password });
+    return user;
+  }
+}
+
+let dummy: Promise<string> | undefined;
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomUUID());
+  return dummy;
+}

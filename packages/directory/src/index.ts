@@ -1,0 +1,4 @@
+export { addressKey, normalizeDomain, type ParsedAddress, splitAddress } from './address.js';
+export { Directory, DirectoryError, type Resolution, type User } from './directory.js';
+export { hashPassword, hashScheme, needsRehash, verifyPassword } from './passwords.js';
+export { applySeed, parseQuota, readSeedFile, type Seed, seedSchema } from './seed.js';

@@ -1,0 +1,116 @@
+// Delivery into a Maildir folder, crash-safe and idempotent:
+//   1. write the message to tmp/ and fsync it
+//   2. link it into new/ under a name derived from the spool id and recipient,
+//      so a retried delivery finds its earlier copy instead of making a second
+//   3. fsync new/, remove the tmp file
+// Readers never see a partial message; a crash leaves at most a tmp file.
+import { randomBytes } from 'node:crypto';
+import { constants, link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { MaildirError } from './layout.js';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function ensureMaildir(dir: string): Promise<void> {
+  await Promise.all(
+    ['cur', 'new', 'tmp'].map((sub) => mkdir(join(dir, sub), { recursive: true, mode: 0o700 })),
+  );
+}
+
+export interface DeliverOptions {
+  /** Folder directory (see folderDir). */
+  dir: string;
+  /** Stable key of this delivery, e.g. `<spoolId>.<recipient hash>`; [A-Za-z0-9_-] only. */
+  deliveryKey: string;
+  /** Seconds since the epoch for the name's time part (the arrival time, stable across retries). */
+  time: number;
+  /** Host part of the name: the server's configured name, the same on every worker. */
+  host: string;
+  /** Bytes to write first, e.g. headers added by the filter. */
+  prefix?: Buffer;
+  source: Readable | Buffer;
+}
+
+export interface Delivered {
+  name: string;
+  path: string;
+  size: number;
+  /** False when an earlier attempt had already delivered this message. */
+  created: boolean;
+}
+
+/** Finds an earlier delivery of `base` in new/ or cur/ (where a reader may have moved and flagged it). */
+async function findExisting(dir: string, base: string): Promise<string | null> {
+  for (const sub of ['new', 'cur']) {
+    const names = await readdir(join(dir, sub)).catch(() => [] as string[]);
+    const hit = names.find((n) => n === base || n.startsWith(`${base},`) || n.startsWith(`${base}:`));
+    if (hit) return join(dir, sub, hit);
+  }
+  return null;
+}
+
+export async function deliver(opts: DeliverOptions): Promise<Delivered> {
+  if (!/^[A-Za-z0-9_-]+$/.test(opts.deliveryKey))
+    throw new MaildirError('invalid delivery key', 'invalid-name');
+  const host = opts.host.replace(/[/:]/g, '_');
+  const base = `${opts.time}.${opts.deliveryKey}.${host}`;
+  await ensureMaildir(opts.dir);
+  const existing = await findExisting(opts.dir, base);
+  if (existing) {
+    const st = await stat(existing);
+    return {
+      name: existing.slice(existing.lastIndexOf('/') + 1),
+      path: existing,
+      size: st.size,
+      created: false,
+    };
+  }
+  const tmpPath = join(opts.dir, 'tmp', `${base}.${randomBytes(4).toString('hex')}`);
+  const fh = await open(tmpPath, 'wx', 0o600);
+  let size = 0;
+  try {
+    if (opts.prefix) {
+      await fh.write(opts.prefix);
+      size += opts.prefix.length;
+    }
+    if (Buffer.isBuffer(opts.source)) {
+      await fh.write(opts.source);
+      size += opts.source.length;
+    } else {
+      for await (const chunk of opts.source) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+        await fh.write(buf);
+        size += buf.length;
+      }
+    }
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await unlink(tmpPath).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+  const name = `${base},S=${size}`;
+  const finalPath = join(opts.dir, 'new', name);
+  let created = true;
+  try {
+    await link(tmpPath, finalPath);
+    await fsyncDir(join(opts.dir, 'new'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      await unlink(tmpPath).catch(() => {});
+      throw err;
+    }
+    created = false;
+  }
+  await unlink(tmpPath).catch(() => {});
+  return { name, path: finalPath, size, created };
+}

@@ -1,0 +1,119 @@
+// Accepting a message: the one place where "250" is decided. The message is
+// streamed into a spool file (Received header first), the file is committed
+// (fsync + rename + fsync dir), the filter job is added to Redis, and only then
+// is the client told 250 with the queue id. Any failure before that aborts the
+// spool file and answers 451: nothing is left behind and the client retries.
+
+import type { Readable } from 'node:stream';
+import type { Logger } from '@postamt/observability';
+import type { Envelope, Queues, Spool, SpoolWriter } from '@postamt/queue';
+import { receivedHeader } from './received.js';
+import { Replies, type SmtpReply } from './replies.js';
+
+export interface AcceptDeps {
+  spool: Spool;
+  queues: Queues;
+  hostname: string;
+  enqueueTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface IncomingMessage {
+  envelope: Omit<Envelope, 'id' | 'receivedAt'>;
+  protocol: string;
+  /** The DATA stream; it is always consumed to the end, whatever happens. */
+  stream: Readable & { sizeExceeded?: boolean };
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Reads the stream to its end without keeping the bytes. */
+async function drain(stream: Readable): Promise<void> {
+  stream.resume();
+  if (stream.readableEnded) return;
+  await new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('error', () => resolve());
+    stream.once('close', () => resolve());
+  });
+}
+
+export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Promise<SmtpReply> {
+  const receivedAt = new Date();
+  let writer: SpoolWriter | undefined;
+  try {
+    writer = await deps.spool.create({ ...msg.envelope, receivedAt: receivedAt.toISOString() });
+  } catch (err) {
+    deps.logger.error({ err }, 'cannot create spool file');
+    await drain(msg.stream);
+    return Replies.tempQueueFailure;
+  }
+  const log = deps.logger.child({ queueId: writer.id });
+  const rcpts = msg.envelope.rcptTo;
+  try {
+    await writer.write(
+      receivedHeader({
+        helo: msg.envelope.client.helo,
+        ptr: msg.envelope.client.ptr,
+        ip: msg.envelope.client.ip,
+        by: deps.hostname,
+        protocol: msg.protocol,
+        id: writer.id,
+        tls: msg.envelope.client.tls,
+        for: rcpts.length === 1 ? rcpts[0]?.address : undefined,
+        date: receivedAt,
+      }),
+    );
+    for await (const chunk of msg.stream) await writer.write(chunk as Buffer);
+  } catch (err) {
+    log.error({ err }, 'spool write failed');
+    await writer.abort();
+    await drain(msg.stream);
+    return Replies.tempQueueFailure;
+  }
+  if (msg.stream.sizeExceeded) {
+    await writer.abort();
+    log.info({ size: writer.size }, 'message too big');
+    return Replies.messageTooBig;
+  }
+  try {
+    await writer.commit();
+  } catch (err) {
+    log.error({ err }, 'spool commit failed');
+    await writer.abort();
+    return Replies.tempQueueFailure;
+  }
+  try {
+    await withDeadline(
+      deps.queues.add('filter', writer.id, { spoolId: writer.id }),
+      deps.enqueueTimeoutMs,
+      'enqueue',
+    );
+  } catch (err) {
+    // Not acknowledged, so not ours: remove the file. Should the job have reached
+    // Redis after all, the filter finds no spool file and drops the job.
+    log.error({ err }, 'enqueue failed');
+    await deps.spool
+      .remove(writer.id)
+      .catch((e: unknown) => log.error({ err: e }, 'cannot remove spool file'));
+    return Replies.tempQueueFailure;
+  }
+  log.info(
+    {
+      from: msg.envelope.mailFrom,
+      to: rcpts.map((r) => r.address),
+      size: writer.size,
+      client: msg.envelope.client.ip,
+    },
+    'queued',
+  );
+  return Replies.queued(writer.id);
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { ConfigError } from '@postamt/config';
+// intake: config → Redis, spool, directory → start-up sweep → MX listener →
+// health/metrics → graceful stop.
+import { applySeed, Directory, readSeedFile } from '@postamt/directory';
+import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
+import { connectRedis, pingRedis, Queues, Spool, sweepSpool } from '@postamt/queue';
+import { loadIntakeConfig } from './config.js';
+import { startMxServer } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadIntakeConfig();
+  const logger = createLogger({ service: 'intake', level: config.logLevel, format: config.logFormat });
+  const redis = connectRedis(config.redisUrl, 'producer');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queues = new Queues(connectRedis(config.redisUrl, 'worker'));
+  const directory = new Directory(redis);
+  const spool = new Spool(config.data);
+  await spool.init();
+
+  if (config.seed) {
+    const counts = await applySeed(directory, readSeedFile(config.seed));
+    logger.info(counts, 'seed applied');
+  }
+  if (config.sweepOnStart) {
+    const swept = await sweepSpool(spool, queues, { minAgeMs: config.sweepMinAge });
+    if (swept.requeued.length || swept.tmpRemoved.length)
+      logger.warn(swept, 'spool sweep re-queued or removed files');
+  }
+
+  const registry = createRegistry('intake');
+  const ops = await startOpsServer({
+    port: config.metricsPort,
+    host: config.bind,
+    registry,
+    checks: { redis: () => pingRedis(redis) },
+  });
+  const mx = await startMxServer({
+    spool,
+    queues,
+    directory,
+    logger,
+    hostname: config.hostname,
+    enqueueTimeoutMs: config.enqueueTimeoutMs,
+    port: config.smtpPort,
+    bind: config.bind,
+    maxMessageSize: config.maxMessageSize,
+    maxRecipients: config.maxRecipients,
+    maxClients: config.maxClients,
+  });
+
+  onShutdown(logger, async () => {
+    await mx.close();
+    await ops.close();
+    await queues.close();
+    redis.disconnect();
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  process.stderr.write(`intake failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

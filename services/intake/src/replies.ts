@@ -1,0 +1,30 @@
+// Named SMTP replies (RFC 5321 §4.2, enhanced codes RFC 3463). Handlers return
+// one of these; the server layer turns it into the wire reply. Reply text is
+// generic: details go to the log, never to the client.
+
+export interface SmtpReply {
+  code: number;
+  /** Enhanced status code, e.g. 5.1.1. */
+  status: string;
+  text: string;
+}
+
+const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
+
+export const Replies = {
+  queued: (id: string) => reply(250, '2.0.0', `Ok: queued as ${id}`),
+  unknownUser: reply(550, '5.1.1', 'Recipient address rejected: user unknown'),
+  relayDenied: reply(554, '5.7.1', 'Relay access denied'),
+  badRecipientSyntax: reply(501, '5.1.3', 'Bad recipient address syntax'),
+  tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
+  messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed limit'),
+  tempLookupFailure: reply(451, '4.3.0', 'Temporary lookup failure, try again later'),
+  tempQueueFailure: reply(451, '4.3.0', 'Error: queue file write error, try again later'),
+} as const;
+
+/** The Error shape smtp-server turns into a reply line. */
+export function toSmtpError(r: SmtpReply): Error & { responseCode: number } {
+  const err = new Error(`${r.status} ${r.text}`) as Error & { responseCode: number };
+  err.responseCode = r.code;
+  return err;
+}

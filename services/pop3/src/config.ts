@@ -1,0 +1,53 @@
+// POP3 settings: the common POSTAMT_* ones plus the listeners, the plaintext
+// login policy and the per-session limits. Declared once here and validated at
+// start-up; process.env is not read anywhere else.
+import { commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
+import { z } from 'zod';
+
+/**
+ * When USER/PASS and AUTH PLAIN may run without TLS (RFC 2595 §2.4: servers
+ * should refuse plaintext logins on unprotected connections).
+ *   never    only after STLS or on the implicit-TLS listener
+ *   loopback also from loopback clients without TLS (local runs, sidecars)
+ *   always   everywhere (only behind a TLS-terminating proxy)
+ */
+export const plaintextPolicy = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.enum(['never', 'loopback', 'always', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))
+  .transform((v): 'never' | 'loopback' | 'always' => {
+    if (v === 'never' || v === 'loopback' || v === 'always') return v;
+    return ['true', 'yes', 'on', '1'].includes(v) ? 'always' : 'never';
+  });
+
+export type PlaintextPolicy = z.output<typeof plaintextPolicy>;
+
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const pop3Schema = withCommonRules(
+  z.object({
+    ...commonShape,
+    /** POSTAMT_POP3_PORT: plain listener, STLS upgrades it (RFC 2595 §4). */
+    pop3Port: port.default(110),
+    /** POSTAMT_POP3S_PORT: implicit-TLS listener (RFC 8314 §3.3). */
+    pop3sPort: port.default(995),
+    /** POSTAMT_POP3_ALLOW_PLAINTEXT */
+    pop3AllowPlaintext: plaintextPolicy.prefault('loopback'),
+    /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
+    pop3IdleTimeout: duration.prefault('10m').refine((ms) => ms >= 1000, 'expected at least 1s'),
+    /** Failed logins before the connection is closed. */
+    pop3MaxAuthFailures: count(1, 100).default(3),
+    /** Pause before every failed-login reply, to slow down password guessing. */
+    pop3AuthFailDelay: duration.prefault('2s'),
+    pop3MaxConnections: count(1, 100_000).default(1000),
+    pop3MaxConnectionsPerIp: count(1, 10_000).default(20),
+    /** Longest command line accepted (RFC 2449 §4 allows clients 255 octets; we are lenient). */
+    pop3MaxLine: count(255, 8192).default(512),
+  }),
+);
+
+export type Pop3Config = z.output<typeof pop3Schema>;
+
+export function loadPop3Config(env?: NodeJS.ProcessEnv): Pop3Config {
+  return loadConfig(pop3Schema, { service: 'pop3', env });
+}
