@@ -198,6 +198,7 @@ export async function startPostfix({ port, processLimit = 100, keep = false, sta
     dir,
     port,
     masterPid,
+    version: runSync(requireProgram('postconf'), ['-c', configDir, '-h', 'mail_version']).out,
     maillog,
     /** Number of queue files in each Postfix queue. */
     queueCounts: () => Object.fromEntries(QUEUES.map((q) => [q, countFiles(join(dir, 'spool', q))])),

@@ -19,7 +19,10 @@ export async function withTimeout(promise, ms, what) {
   }
 }
 
-/** Polls `probe` (true = done) every `intervalMs` until `timeoutMs`; throws on timeout. */
+/**
+ * Polls `probe` (true = done) every `intervalMs` until `timeoutMs`; throws on
+ * timeout. A probe error counts as "not yet", unless it carries `fatal: true`.
+ */
 export async function waitUntil(what, probe, { timeoutMs = 20_000, intervalMs = 50 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let lastError;
@@ -27,6 +30,7 @@ export async function waitUntil(what, probe, { timeoutMs = 20_000, intervalMs = 
     try {
       if (await probe()) return;
     } catch (err) {
+      if (err?.fatal) throw err;
       lastError = err;
     }
     await delay(intervalMs);
@@ -37,3 +41,8 @@ export async function waitUntil(what, probe, { timeoutMs = 20_000, intervalMs = 
 }
 
 export { delay as sleep };
+
+/** An error that stops `waitUntil` at once (e.g. the process being waited for died). */
+export function fatal(message) {
+  return Object.assign(new Error(message), { fatal: true });
+}

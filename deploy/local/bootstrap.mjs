@@ -20,6 +20,7 @@ const RUNTIME_PROGRAMS = {
   clamd: 'clamav-daemon',
   spamd: 'spamd',
   'sa-learn': 'spamassassin',
+  openssl: 'openssl',
 };
 const TEST_PROGRAMS = { swaks: 'swaks', curl: 'curl', 'smtp-source': 'postfix' };
 const BENCH_PROGRAMS = { postfix: 'postfix', 'smtp-source': 'postfix' };

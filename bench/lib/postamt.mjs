@@ -1,0 +1,137 @@
+// Postamt's side of a bench: a real redis-server (from @postamt/testkit), the
+// directory seeded with the bench domain and user, and services started as
+// child processes from their built dist/main.js.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Directory } from '@postamt/directory';
+import { connectRedis, Queues } from '@postamt/queue';
+import { freePort, makeTempDir, startRedis } from '@postamt/testkit';
+import { onCleanup, removeDirLater } from './cleanup.mjs';
+import { httpOk, smtpBanner, startChild, treeCpuSeconds } from './proc.mjs';
+import { fatal, waitUntil } from './timing.mjs';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A redis-server for the whole scenario plus one client connection to it. */
+export async function startBenchRedis({ keep = false } = {}) {
+  const server = await startRedis();
+  // testkit kills its children at exit; we also stop it and remove its dir.
+  const stopServer = onCleanup(
+    `redis ${server.port}`,
+    async () => {
+      await server.stop();
+      if (!keep) rmSync(server.dir, { recursive: true, force: true });
+    },
+    () => {
+      if (!keep) rmSync(server.dir, { recursive: true, force: true });
+    },
+  );
+  const redis = connectRedis(server.url, 'worker');
+  const closeClient = onCleanup('redis client', async () => {
+    redis.disconnect();
+  });
+  const info = await redis.info('server');
+  return {
+    url: server.url,
+    port: server.port,
+    redis,
+    version: /redis_version:(\S+)/.exec(info)?.[1],
+    pid: Number(/process_id:(\d+)/.exec(info)?.[1]),
+    cpuSeconds() {
+      return treeCpuSeconds(this.pid);
+    },
+    async stop() {
+      await closeClient();
+      await stopServer();
+    },
+  };
+}
+
+/** Empties Redis and seeds the directory: the domain and its one user. */
+export async function resetAndSeed(redis, { domain, user, password = 'x' }) {
+  await redis.flushall();
+  const directory = new Directory(redis);
+  await directory.addDomain(domain);
+  await directory.putUser({ address: user, password });
+}
+
+/** Jobs in a BullMQ queue by state (waiting, active, delayed, ...). */
+export async function queueCounts(redis, name) {
+  const queues = new Queues(redis);
+  try {
+    return await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
+  } finally {
+    // Closes only the Queue object; the shared connection stays open.
+    await queues.close();
+  }
+}
+
+/** Number of committed spool files (<data>/spool/*.msg). */
+export function spoolCount(dataDir) {
+  const dir = join(dataDir, 'spool');
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir).filter((n) => n.endsWith('.msg')).length;
+}
+
+export function intakeEntry() {
+  return join(repoRoot, 'services/intake/dist/main.js');
+}
+
+/**
+ * Starts the intake on fresh loopback ports with a fresh data dir and waits
+ * until /readyz answers 200 and the SMTP banner arrives.
+ */
+export async function startIntake({ redisUrl, hostname = 'bench.postamt.test', keep = false, extraEnv = {} }) {
+  const entry = intakeEntry();
+  if (!existsSync(entry)) {
+    throw new Error(`${entry} does not exist; build first: node deploy/local/bootstrap.mjs build`);
+  }
+  const data = makeTempDir('bench-intake');
+  const removeData = removeDirLater(data, keep);
+  const smtpPort = await freePort();
+  const metricsPort = await freePort();
+  const logFile = join(data, 'intake.log');
+  const env = {
+    ...process.env,
+    POSTAMT_DATA: data,
+    POSTAMT_REDIS_URL: redisUrl,
+    POSTAMT_HOSTNAME: hostname,
+    POSTAMT_BIND: '127.0.0.1',
+    POSTAMT_SMTP_PORT: String(smtpPort),
+    POSTAMT_METRICS_PORT: String(metricsPort),
+    POSTAMT_LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
+  // The log lives in the data dir, which is removed after the child is stopped
+  // (cleanups run newest first).
+  const proc = startChild('intake', process.execPath, [entry], { env, cwd: repoRoot, logFile });
+  const stop = async () => {
+    await proc.stop();
+    await removeData();
+  };
+  try {
+    await waitUntil(
+      `intake readiness (http://127.0.0.1:${metricsPort}/readyz)`,
+      async () => {
+        if (proc.gone()) throw fatal(`intake exited during start-up:\n${proc.logTail()}`);
+        return (await httpOk(metricsPort, '/readyz')) && (await smtpBanner(smtpPort));
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  } catch (err) {
+    const log = proc.logTail();
+    await stop();
+    throw new Error(`${err.message}${log && !err.message.includes(log) ? `\n--- intake log:\n${log}` : ''}`);
+  }
+  return {
+    data,
+    smtpPort,
+    metricsPort,
+    pid: proc.pid,
+    cpuSeconds: () => treeCpuSeconds(proc.pid),
+    logTail: proc.logTail,
+    alive: () => !proc.gone(),
+    stop,
+  };
+}

@@ -1,0 +1,205 @@
+// SMTP intake accept rate: how many 5 KB messages per second each server
+// accepts when smtp-source opens `sessions` parallel sessions, one message per
+// session. A message counts once it is durable and queued:
+// - Postamt: spool/<id>.msg written and fsynced, `filter` job in Redis;
+// - Postfix: queue file written and fsynced by cleanup, parked in the hold
+//   queue (nothing is ever delivered).
+// Each run starts its server fresh (empty spool/queue) and verifies afterwards
+// that exactly the messages sent are there.
+import { loadavg } from 'node:os';
+import { queueName } from '@postamt/queue';
+import { freePort } from '@postamt/testkit';
+import {
+  intakeEntry,
+  queueCounts,
+  resetAndSeed,
+  spoolCount,
+  startBenchRedis,
+  startIntake,
+} from '../lib/postamt.mjs';
+import { startPostfix } from '../lib/postfix.mjs';
+import { runSmtpSource } from '../lib/smtp-source.mjs';
+import { median } from '../lib/stats.mjs';
+import { waitUntil } from '../lib/timing.mjs';
+
+export const description = 'SMTP intake accept rate (5 KB messages, 10 and 50 sessions) vs Postfix';
+export const peer = 'Postfix';
+
+export const options = {
+  messages: { type: 'string', default: '2000', description: 'messages per run' },
+  sessions: { type: 'string', default: '10,50', description: 'comma-separated parallel session counts' },
+  size: { type: 'string', default: '5120', description: 'message size in bytes (smtp-source -l)' },
+  repeat: { type: 'string', default: '1', description: 'runs per server and session count; the median is shown' },
+  only: { type: 'string', default: '', description: '"postamt" or "postfix" to run one side only' },
+  timeout: { type: 'string', default: '600', description: 'seconds allowed for one smtp-source run' },
+};
+
+const FROM = 'sender@bench.example';
+const DOMAIN = 'example.test';
+const RCPT = `user@${DOMAIN}`;
+
+function positiveInt(name, value) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+/** After the last 250 every message should already be there; allow a moment before calling it a mismatch. */
+async function settle(count, expected) {
+  await waitUntil('queue counts to reach the messages sent', async () => (await count()) >= expected, {
+    timeoutMs: 5000,
+    intervalMs: 100,
+  }).catch(() => {});
+  return count();
+}
+
+async function postfixRun({ sessions, messages, size, timeoutMs, keep }) {
+  const pf = await startPostfix({ port: await freePort(), processLimit: Math.max(100, sessions * 2), keep });
+  try {
+    const cpu0 = pf.cpuSeconds();
+    const load = await runSmtpSource({ port: pf.port, sessions, messages, size, from: FROM, to: RCPT, timeoutMs });
+    const held = await settle(() => pf.queueCounts().hold, messages);
+    const counts = pf.queueCounts();
+    const cpu = pf.cpuSeconds() - cpu0;
+    const others = Object.entries(counts).filter(([q, n]) => q !== 'hold' && n > 0);
+    const problems = [];
+    if (!load.ok) problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
+    if (held !== messages) problems.push(`hold queue has ${held} of ${messages}`);
+    if (others.length) problems.push(`unexpected queue files: ${others.map(([q, n]) => `${q}=${n}`).join(' ')}`);
+    if (problems.length) problems.push(`maillog: ${pf.logTail(3).replace(/\n/g, ' | ')}`);
+    return {
+      server: 'postfix',
+      version: pf.version,
+      rate: load.rate,
+      seconds: load.seconds,
+      cpuSeconds: cpu,
+      cpuMsPerMsg: (cpu * 1000) / messages,
+      counts,
+      ok: problems.length === 0,
+      problems,
+    };
+  } finally {
+    await pf.stop();
+  }
+}
+
+async function postamtRun(redis, { sessions, messages, size, timeoutMs, keep }) {
+  await resetAndSeed(redis.redis, { domain: DOMAIN, user: RCPT });
+  const intake = await startIntake({ redisUrl: redis.url, keep });
+  try {
+    const cpuIntake0 = intake.cpuSeconds();
+    const cpuRedis0 = redis.cpuSeconds();
+    const load = await runSmtpSource({ port: intake.smtpPort, sessions, messages, size, from: FROM, to: RCPT, timeoutMs });
+    const spooled = await settle(() => spoolCount(intake.data), messages);
+    const jobs = await queueCounts(redis.redis, queueName('filter'));
+    const cpuIntake = intake.cpuSeconds() - cpuIntake0;
+    const cpuRedis = redis.cpuSeconds() - cpuRedis0;
+    const problems = [];
+    if (!load.ok) problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
+    if (spooled !== messages) problems.push(`spool has ${spooled} of ${messages} .msg files`);
+    if (jobs.waiting !== messages) problems.push(`filter queue has ${jobs.waiting} waiting of ${messages}`);
+    if (!intake.alive()) problems.push('intake died during the run');
+    if (problems.length) problems.push(`intake log: ${intake.logTail(3).replace(/\n/g, ' | ')}`);
+    return {
+      server: 'postamt',
+      rate: load.rate,
+      seconds: load.seconds,
+      cpuSeconds: cpuIntake + cpuRedis,
+      cpuMsPerMsg: ((cpuIntake + cpuRedis) * 1000) / messages,
+      intakeCpuMsPerMsg: (cpuIntake * 1000) / messages,
+      redisCpuMsPerMsg: (cpuRedis * 1000) / messages,
+      counts: { spool: spooled, filterQueue: jobs },
+      ok: problems.length === 0,
+      problems,
+    };
+  } finally {
+    await intake.stop();
+  }
+}
+
+export async function run(opts, { log, keep = false }) {
+  const messages = positiveInt('messages', opts.messages);
+  const size = positiveInt('size', opts.size);
+  const repeat = positiveInt('repeat', opts.repeat);
+  const timeoutMs = positiveInt('timeout', opts.timeout) * 1000;
+  const sessionList = opts.sessions.split(',').map((s) => positiveInt('sessions', s.trim()));
+  if (opts.only && !['postamt', 'postfix'].includes(opts.only)) throw new Error('--only is postamt or postfix');
+  const sides = opts.only ? [opts.only] : ['postfix', 'postamt'];
+
+  const runs = [];
+  const notes = [];
+  let redis = null;
+  try {
+    if (sides.includes('postamt')) {
+      intakeEntry(); // fails early with a clear message when the intake is not built
+      redis = await startBenchRedis({ keep });
+    }
+    for (let r = 0; r < repeat; r++) {
+      for (const sessions of sessionList) {
+        for (const side of sides) {
+          const params = { sessions, messages, size, timeoutMs, keep };
+          const label = `${side}, ${sessions} sessions, ${messages} msgs${repeat > 1 ? `, run ${r + 1}` : ''}`;
+          log(`${label} …`);
+          const load1 = loadavg()[0];
+          let result;
+          try {
+            result = side === 'postfix' ? await postfixRun(params) : await postamtRun(redis, params);
+          } catch (err) {
+            result = { server: side, ok: false, problems: [`failed: ${err.message}`] };
+          }
+          Object.assign(result, { sessions, messages, size, repeat: r + 1, loadavg1Before: load1 });
+          runs.push(result);
+          log(
+            result.rate
+              ? `  ${result.rate.toFixed(1)} msg/s, ${result.seconds.toFixed(2)} s, ${result.cpuMsPerMsg.toFixed(2)} ms CPU/msg${result.ok ? '' : '  (CHECK FAILED)'}`
+              : '  failed',
+          );
+          for (const p of result.problems) {
+            log(`  ! ${p}`);
+            notes.push(`${label}: ${p}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+
+  // Figures: the median over repeats of the runs that passed their count check.
+  const pick = (server, sessions, key) =>
+    median(runs.filter((x) => x.server === server && x.sessions === sessions && x.ok).map((x) => x[key]));
+  const figures = [];
+  for (const sessions of sessionList) {
+    figures.push({
+      name: `accept rate, ${sessions} sessions`,
+      unit: 'msg/s',
+      better: 'higher',
+      postamt: pick('postamt', sessions, 'rate'),
+      peer: pick('postfix', sessions, 'rate'),
+    });
+  }
+  for (const sessions of sessionList) {
+    const intake = pick('postamt', sessions, 'intakeCpuMsPerMsg');
+    const redisCpu = pick('postamt', sessions, 'redisCpuMsPerMsg');
+    figures.push({
+      name: `server CPU per msg, ${sessions} sessions`,
+      unit: 'ms',
+      better: 'lower',
+      postamt: pick('postamt', sessions, 'cpuMsPerMsg'),
+      peer: pick('postfix', sessions, 'cpuMsPerMsg'),
+      note: intake === null ? '' : `intake ${intake.toFixed(2)} + redis ${redisCpu.toFixed(2)}`,
+    });
+  }
+  const failed = runs.filter((x) => !x.ok).length;
+  if (failed) notes.unshift(`${failed} of ${runs.length} runs failed their checks and are left out of the figures`);
+  notes.push(
+    'one SMTP session per message (smtp-source default); wall clock of the smtp-source run; ' +
+      'CPU from /proc: Postamt = intake + redis-server, Postfix = master and all its children',
+  );
+  return {
+    figures,
+    notes,
+    ok: failed === 0,
+    details: { options: { messages, size, repeat, sessions: sessionList, sides }, runs },
+  };
+}
