@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { makeTempDir } from '@postamt/testkit';
+import { describe, expect, it } from 'vitest';
+import { isSpoolId, newSpoolId, Spool, SpoolError, spoolIdTime } from '../src/index.js';
+
+const envelope = {
+  receivedAt: '2026-11-28T07:00:00.000Z',
+  mailFrom: 'bob@example.org',
+  rcptTo: [{ address: 'alice@example.test' }],
+  source: 'mx' as const,
+  client: { ip: '192.0.2.1', helo: 'mail.example.org' },
+  params: {},
+};
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('spool ids', () => {
+  it('sort by time and are safe as file names', () => {
+    const a = newSpoolId(1_000_000);
+    const b = newSpoolId(2_000_000);
+    expect(isSpoolId(a)).toBe(true);
+    expect(a < b).toBe(true);
+    expect(spoolIdTime(a)).toBe(1_000_000);
+    expect(a).toMatch(/^[0-9A-Z]{26}$/);
+    expect(isSpoolId('../../etc/passwd')).toBe(false);
+  });
+});
+
+describe('spool', () => {
+  it('commits a message atomically and reads back the envelope and the exact bytes', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const body = Buffer.from('Subject: x\r\n\r\nbinary \u0000\xff bytes\r\n.\r\n', 'latin1');
+    const w = await spool.create(envelope);
+    await w.write(body.subarray(0, 5));
+    expect(await spool.list()).toEqual([]); // not visible before commit
+    await w.write(body.subarray(5));
+    await w.commit();
+    expect(await spool.list()).toEqual([w.id]);
+    expect(readdirSync(spool.tmpDir)).toEqual([]);
+    const m = await spool.openMessage(w.id);
+    expect(m.envelope).toEqual({ ...envelope, id: w.id });
+    expect(m.size).toBe(body.length);
+    expect((await readAll(m.stream())).equals(body)).toBe(true);
+  });
+
+  it('abort leaves nothing behind', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const w = await spool.create(envelope);
+    await w.write(Buffer.from('partial'));
+    await w.abort();
+    await w.abort();
+    expect(await spool.list()).toEqual([]);
+    expect(readdirSync(spool.tmpDir)).toEqual([]);
+  });
+
+  it('put() stores a stream; remove() is idempotent', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const id = await spool.put(envelope, Readable.from([Buffer.from('a'), Buffer.from('b')]));
+    expect((await readAll((await spool.openMessage(id)).stream())).toString()).toBe('ab');
+    await spool.remove(id);
+    await spool.remove(id);
+    expect(await spool.exists(id)).toBe(false);
+    await expect(spool.read(id)).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('refuses a corrupt spool file with a distinct error', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const id = newSpoolId();
+    writeFileSync(spool.pathOf(id), 'garbage without header');
+    await expect(spool.read(id)).rejects.toBeInstanceOf(SpoolError);
+    await expect(spool.read(id)).rejects.toMatchObject({ code: 'corrupt' });
+  });
+
+  it('removes partial files of dead writers on this host, keeps live ones', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const live = await spool.create(envelope);
+    const liveName = readdirSync(spool.tmpDir)[0] as string;
+    const host = liveName.split('.')[1] as string;
+    writeFileSync(join(spool.tmpDir, `${newSpoolId()}.${host}.999999`), 'dead writer');
+    const removed = await spool.removeStaleTmp();
+    expect(removed).toHaveLength(1);
+    expect(readdirSync(spool.tmpDir)).toEqual([liveName]);
+    await live.abort();
+  });
+
+  it('starts every file with a readable header', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const id = await spool.put(envelope, Buffer.from('hi'));
+    expect(readFileSync(spool.pathOf(id), 'utf8')).toMatch(/^POSTAMT-SPOOL\/1 \d+\n\{"id":"/);
+  });
+});
