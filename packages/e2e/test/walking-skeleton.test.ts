@@ -1,0 +1,107 @@
+// The walking skeleton, end to end: intake, filter and pop3 as real processes
+// on a real Redis; a message sent with a real SMTP client is read back over
+// POP3 with curl, byte for byte.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Directory } from '@postamt/directory';
+import { connectRedis, type Redis } from '@postamt/queue';
+import {
+  freePort,
+  makeTempDir,
+  type RedisServer,
+  type ServiceProcess,
+  startRedis,
+  startService,
+  waitFor,
+} from '@postamt/testkit';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+let redisServer: RedisServer;
+let redis: Redis;
+const services: ServiceProcess[] = [];
+let smtpPort: number;
+let pop3Port: number;
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  redis = connectRedis(redisServer.url, 'worker');
+  const directory = new Directory(redis);
+  await directory.addDomain('example.test');
+  await directory.putUser({ address: 'alice@example.test', password: 'alice-secret' });
+  const data = makeTempDir('e2e');
+  smtpPort = await freePort();
+  pop3Port = await freePort();
+  const common = { POSTAMT_DATA: data, POSTAMT_REDIS_URL: redisServer.url, POSTAMT_HOSTNAME: 'mx.postamt.test' };
+  services.push(
+    ...(await Promise.all([
+      startService('intake', { ...common, POSTAMT_SMTP_PORT: String(smtpPort) }),
+      startService('filter', common),
+      startService('pop3', { ...common, POSTAMT_POP3_PORT: String(pop3Port), POSTAMT_POP3S_PORT: String(await freePort()) }),
+    ])),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+async function smtpSend(from: string, to: string, body: Buffer): Promise<string> {
+  const conn = new SMTPConnection({ port: smtpPort, host: '127.0.0.1', name: 'client.example.org', ignoreTLS: true });
+  await new Promise<void>((resolve, reject) => {
+    conn.once('error', reject);
+    conn.connect(() => resolve());
+  });
+  try {
+    const info = await new Promise<{ response: string }>((resolve, reject) =>
+      conn.send({ from, to: [to] }, body, (err, i) => (err ? reject(err) : resolve(i as { response: string }))),
+    );
+    return info.response;
+  } finally {
+    conn.quit();
+  }
+}
+
+async function pop3(args: string[]): Promise<Buffer> {
+  const { stdout } = await run('curl', ['-s', '--max-time', '10', '-u', 'alice@example.test:alice-secret', ...args], {
+    encoding: 'buffer',
+    maxBuffer: 10 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+describe('walking skeleton', () => {
+  it('a message sent over SMTP is read back over POP3 byte for byte', async () => {
+    const body = Buffer.from(
+      [
+        'From: Bob <bob@example.org>',
+        'To: Alice <alice@example.test>',
+        'Subject: end to end',
+        'Message-ID: <e2e-1@example.org>',
+        '',
+        'Hello Alice,',
+        '.a line that starts with a dot',
+        '',
+        'Bye.',
+        '',
+      ].join('\r\n'),
+    );
+    const reply = await smtpSend('bob@example.org', 'alice@example.test', body);
+    const id = /queued as ([0-9A-Z]{26})/.exec(reply)?.[1];
+    expect(id).toBeDefined();
+
+    await waitFor('delivery', async () => (await pop3([`pop3://127.0.0.1:${pop3Port}/`])).toString().trim().length > 0);
+    const list = (await pop3([`pop3://127.0.0.1:${pop3Port}/`])).toString();
+    expect(list.trim().split('\r\n')).toHaveLength(1);
+    const message = await pop3([`pop3://127.0.0.1:${pop3Port}/1`]);
+    const text = message.toString('latin1');
+    // intake prepends exactly one Received header; the rest is the sent bytes.
+    expect(text).toMatch(new RegExp(`^Received: from client\\.example\\.org \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.postamt\\.test \\(Postamt\\) with ESMTP id ${id}\\r\\n`));
+    const afterReceived = message.subarray(text.indexOf('From: Bob'));
+    expect(afterReceived.equals(body)).toBe(true);
+  });
+});
