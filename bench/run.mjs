@@ -21,7 +21,11 @@ const resultsDir = join(benchDir, 'results');
 
 const commonOptions = {
   help: { type: 'boolean', short: 'h', default: false, description: 'show the options of a scenario' },
-  keep: { type: 'boolean', default: false, description: 'keep the temp dirs (Postfix instance, intake data, redis) for debugging' },
+  keep: {
+    type: 'boolean',
+    default: false,
+    description: 'keep the temp dirs (Postfix instance, intake data, redis) for debugging',
+  },
   'no-save': { type: 'boolean', default: false, description: 'do not write bench/results/*.json' },
 };
 
@@ -41,14 +45,19 @@ async function loadScenario(name) {
 function optionHelp(options) {
   return Object.entries(options)
     .map(([k, o]) => {
-      const dflt = o.default !== undefined && o.default !== '' && o.default !== false ? ` (default ${o.default})` : '';
+      const dflt =
+        o.default !== undefined && o.default !== '' && o.default !== false ? ` (default ${o.default})` : '';
       return `  ${`--${k}${o.type === 'string' ? ' <value>' : ''}`.padEnd(20)} ${o.description ?? ''}${dflt}`;
     })
     .join('\n');
 }
 
 async function listScenarios() {
-  const lines = ['usage: node bench/run.mjs <scenario> [options]   (npm run bench -- <scenario> [options])', '', 'scenarios:'];
+  const lines = [
+    'usage: node bench/run.mjs <scenario> [options]   (npm run bench -- <scenario> [options])',
+    '',
+    'scenarios:',
+  ];
   for (const name of scenarioNames()) {
     const s = await loadScenario(name);
     lines.push(`  ${name.padEnd(16)} ${s.description ?? ''}`);
@@ -108,7 +117,8 @@ async function main() {
   const peer = scenario.peer ?? 'peer';
 
   process.stdout.write(`\n${name} — Postamt vs ${peer}\n\n${renderTable(result.figures, peer)}\n`);
-  if (result.notes?.length) process.stdout.write(`\nnotes:\n${result.notes.map((n) => `- ${n}`).join('\n')}\n`);
+  if (result.notes?.length)
+    process.stdout.write(`\nnotes:\n${result.notes.map((n) => `- ${n}`).join('\n')}\n`);
 
   if (!values['no-save']) {
     mkdirSync(resultsDir, { recursive: true });

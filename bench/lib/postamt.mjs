@@ -60,7 +60,9 @@ export async function resetAndSeed(redis, { domain, user, password = 'x' }) {
 export async function queueCounts(redis, name) {
   const queues = new Queues(redis);
   try {
-    return await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
+    return await queues
+      .get(name)
+      .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
   } finally {
     // Closes only the Queue object; the shared connection stays open.
     await queues.close();
@@ -82,7 +84,12 @@ export function intakeEntry() {
  * Starts the intake on fresh loopback ports with a fresh data dir and waits
  * until /readyz answers 200 and the SMTP banner arrives.
  */
-export async function startIntake({ redisUrl, hostname = 'bench.postamt.test', keep = false, extraEnv = {} }) {
+export async function startIntake({
+  redisUrl,
+  hostname = 'bench.postamt.test',
+  keep = false,
+  extraEnv = {},
+}) {
   const entry = intakeEntry();
   if (!existsSync(entry)) {
     throw new Error(`${entry} does not exist; build first: node deploy/local/bootstrap.mjs build`);

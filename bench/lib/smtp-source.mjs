@@ -1,6 +1,7 @@
 // Postfix's smtp-source as the load generator, the same for both servers:
 // one SMTP session per message (its default), `sessions` in parallel.
 import { spawn } from 'node:child_process';
+import { onCleanup } from './cleanup.mjs';
 import { requireProgram } from './proc.mjs';
 import { now } from './timing.mjs';
 
@@ -16,6 +17,9 @@ export function runSmtpSource({ port, sessions, messages, size, from, to, timeou
   return new Promise((resolve) => {
     const t0 = now();
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Killed if the bench is interrupted mid-run.
+    const kill = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+    const release = onCleanup('smtp-source', async () => kill(), kill);
     let output = '';
     const keep = (d) => {
       // Enough to show an error, bounded in case it is chatty.
@@ -30,6 +34,7 @@ export function runSmtpSource({ port, sessions, messages, size, from, to, timeou
     }, timeoutMs);
     const finish = (code, signal, error) => {
       clearTimeout(timer);
+      release();
       const seconds = now() - t0;
       resolve({
         command: `smtp-source ${args.join(' ')}`,

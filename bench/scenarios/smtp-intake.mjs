@@ -20,7 +20,7 @@ import {
 import { startPostfix } from '../lib/postfix.mjs';
 import { runSmtpSource } from '../lib/smtp-source.mjs';
 import { median } from '../lib/stats.mjs';
-import { waitUntil } from '../lib/timing.mjs';
+import { waitUntil, withTimeout } from '../lib/timing.mjs';
 
 export const description = 'SMTP intake accept rate (5 KB messages, 10 and 50 sessions) vs Postfix';
 export const peer = 'Postfix';
@@ -29,7 +29,11 @@ export const options = {
   messages: { type: 'string', default: '2000', description: 'messages per run' },
   sessions: { type: 'string', default: '10,50', description: 'comma-separated parallel session counts' },
   size: { type: 'string', default: '5120', description: 'message size in bytes (smtp-source -l)' },
-  repeat: { type: 'string', default: '1', description: 'runs per server and session count; the median is shown' },
+  repeat: {
+    type: 'string',
+    default: '1',
+    description: 'runs per server and session count; the median is shown',
+  },
   only: { type: 'string', default: '', description: '"postamt" or "postfix" to run one side only' },
   timeout: { type: 'string', default: '600', description: 'seconds allowed for one smtp-source run' },
 };
@@ -57,15 +61,25 @@ async function postfixRun({ sessions, messages, size, timeoutMs, keep }) {
   const pf = await startPostfix({ port: await freePort(), processLimit: Math.max(100, sessions * 2), keep });
   try {
     const cpu0 = pf.cpuSeconds();
-    const load = await runSmtpSource({ port: pf.port, sessions, messages, size, from: FROM, to: RCPT, timeoutMs });
+    const load = await runSmtpSource({
+      port: pf.port,
+      sessions,
+      messages,
+      size,
+      from: FROM,
+      to: RCPT,
+      timeoutMs,
+    });
     const held = await settle(() => pf.queueCounts().hold, messages);
     const counts = pf.queueCounts();
     const cpu = pf.cpuSeconds() - cpu0;
     const others = Object.entries(counts).filter(([q, n]) => q !== 'hold' && n > 0);
     const problems = [];
-    if (!load.ok) problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
+    if (!load.ok)
+      problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
     if (held !== messages) problems.push(`hold queue has ${held} of ${messages}`);
-    if (others.length) problems.push(`unexpected queue files: ${others.map(([q, n]) => `${q}=${n}`).join(' ')}`);
+    if (others.length)
+      problems.push(`unexpected queue files: ${others.map(([q, n]) => `${q}=${n}`).join(' ')}`);
     if (problems.length) problems.push(`maillog: ${pf.logTail(3).replace(/\n/g, ' | ')}`);
     return {
       server: 'postfix',
@@ -84,18 +98,36 @@ async function postfixRun({ sessions, messages, size, timeoutMs, keep }) {
 }
 
 async function postamtRun(redis, { sessions, messages, size, timeoutMs, keep }) {
-  await resetAndSeed(redis.redis, { domain: DOMAIN, user: RCPT });
+  // Bounded: a worker-mode Redis client would otherwise wait forever for a dead server.
+  await withTimeout(
+    resetAndSeed(redis.redis, { domain: DOMAIN, user: RCPT }),
+    15_000,
+    'reset and seed Redis',
+  );
   const intake = await startIntake({ redisUrl: redis.url, keep });
   try {
     const cpuIntake0 = intake.cpuSeconds();
     const cpuRedis0 = redis.cpuSeconds();
-    const load = await runSmtpSource({ port: intake.smtpPort, sessions, messages, size, from: FROM, to: RCPT, timeoutMs });
+    const load = await runSmtpSource({
+      port: intake.smtpPort,
+      sessions,
+      messages,
+      size,
+      from: FROM,
+      to: RCPT,
+      timeoutMs,
+    });
     const spooled = await settle(() => spoolCount(intake.data), messages);
-    const jobs = await queueCounts(redis.redis, queueName('filter'));
+    const jobs = await withTimeout(
+      queueCounts(redis.redis, queueName('filter')),
+      15_000,
+      'filter queue counts',
+    );
     const cpuIntake = intake.cpuSeconds() - cpuIntake0;
     const cpuRedis = redis.cpuSeconds() - cpuRedis0;
     const problems = [];
-    if (!load.ok) problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
+    if (!load.ok)
+      problems.push(`smtp-source exit ${load.code}: ${load.output.split('\n').slice(-3).join(' | ')}`);
     if (spooled !== messages) problems.push(`spool has ${spooled} of ${messages} .msg files`);
     if (jobs.waiting !== messages) problems.push(`filter queue has ${jobs.waiting} waiting of ${messages}`);
     if (!intake.alive()) problems.push('intake died during the run');
@@ -123,7 +155,8 @@ export async function run(opts, { log, keep = false }) {
   const repeat = positiveInt('repeat', opts.repeat);
   const timeoutMs = positiveInt('timeout', opts.timeout) * 1000;
   const sessionList = opts.sessions.split(',').map((s) => positiveInt('sessions', s.trim()));
-  if (opts.only && !['postamt', 'postfix'].includes(opts.only)) throw new Error('--only is postamt or postfix');
+  if (opts.only && !['postamt', 'postfix'].includes(opts.only))
+    throw new Error('--only is postamt or postfix');
   const sides = opts.only ? [opts.only] : ['postfix', 'postamt'];
 
   const runs = [];
@@ -191,7 +224,8 @@ export async function run(opts, { log, keep = false }) {
     });
   }
   const failed = runs.filter((x) => !x.ok).length;
-  if (failed) notes.unshift(`${failed} of ${runs.length} runs failed their checks and are left out of the figures`);
+  if (failed)
+    notes.unshift(`${failed} of ${runs.length} runs failed their checks and are left out of the figures`);
   notes.push(
     'one SMTP session per message (smtp-source default); wall clock of the smtp-source run; ' +
       'CPU from /proc: Postamt = intake + redis-server, Postfix = master and all its children',

@@ -164,18 +164,24 @@ export class Maildrop {
     return null;
   }
 
-  /** The UPDATE state. Returns how many deletions failed; a missing file counts as deleted. */
-  async commit(): Promise<{ failed: number }> {
+  /** The UPDATE state. A file already gone counts as removed; failures are counted, not thrown. */
+  async commit(): Promise<{ removed: number; failed: number }> {
+    let removed = 0;
     let failed = 0;
     for (const m of this.messages) {
       try {
-        if (m.deleted) await this.retry(m, (p) => unlink(p));
-        else if (m.retrieved) await this.retry(m, (p) => this.markSeen(p, m.base));
+        if (m.deleted) {
+          await this.retry(m, (p) => unlink(p));
+          removed++;
+        } else if (m.retrieved) {
+          await this.retry(m, (p) => this.markSeen(p, m.base));
+        }
       } catch {
+        // A seen flag that could not be set is harmless; a deletion that failed is reported.
         if (m.deleted) failed++;
       }
     }
-    return { failed };
+    return { removed, failed };
   }
 
   private async retry(m: MaildropMessage, op: (path: string) => Promise<void>): Promise<void> {

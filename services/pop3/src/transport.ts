@@ -60,7 +60,10 @@ export class Transport {
       const part = chunk.subarray(start, i + 1);
       const len = this.pendingLen + part.length;
       start = i + 1;
-      if (len > this.opts.hardMaxLine) return this.overflow();
+      if (len > this.opts.hardMaxLine) {
+        this.overflow();
+        return;
+      }
       this.push(Buffer.concat([...this.pending, part], len));
       this.pending = [];
       this.pendingLen = 0;
@@ -68,7 +71,10 @@ export class Transport {
     if (start < chunk.length) {
       this.pending.push(Buffer.from(chunk.subarray(start)));
       this.pendingLen += chunk.length - start;
-      if (this.pendingLen > this.opts.hardMaxLine) return this.overflow();
+      if (this.pendingLen > this.opts.hardMaxLine) {
+        this.overflow();
+        return;
+      }
     }
     if (this.queue.length >= MAX_QUEUED_LINES) this.socket.pause();
   };

@@ -2,9 +2,10 @@
 // initial response we send an empty challenge ("+ ") and read one line;
 // "*" cancels (RFC 5034 §4). AUTH without arguments lists the mechanisms, as
 // older clients expect.
+
+import { login, loginFailed } from '../login.js';
 import { decodeSaslPlain, stripEol } from '../protocol/parse.js';
 import { continuation, ok, R } from '../responses.js';
-import { login, loginFailed } from '../login.js';
 import { defineCommand } from './command.js';
 
 export const auth = defineCommand({

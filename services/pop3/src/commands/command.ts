@@ -41,4 +41,5 @@ export function defineCommand<K extends StateKind, A>(def: {
 }
 
 /** For verbs without arguments. Extra arguments are a syntax error (RFC 1939 §3). */
-export const noArgs = (input: CommandInput): Record<string, never> | null => (input.args.length === 0 ? {} : null);
+export const noArgs = (input: CommandInput): Record<string, never> | null =>
+  input.args.length === 0 ? {} : null;

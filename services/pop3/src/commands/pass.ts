@@ -1,7 +1,8 @@
 // PASS (RFC 1939 §7). The argument is the whole rest of the line: §7 lets a
 // server treat spaces as part of the password.
-import { R } from '../responses.js';
+
 import { login } from '../login.js';
+import { R } from '../responses.js';
 import { defineCommand } from './command.js';
 
 export const pass = defineCommand({
