@@ -56,7 +56,7 @@ function launch(name, cmd, args, env, logFile) {
       const text = partial + d.toString();
       const lines = text.split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(prefix + line + '\n');
+      for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
     });
   }
   child.postamtName = name;
@@ -203,7 +203,9 @@ async function stopAll() {
     new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)));
   const stopGroup = async (group) => {
     for (const c of group) c.kill('SIGTERM');
-    const timer = setTimeout(() => group.forEach((c) => c.kill('SIGKILL')), 20_000);
+    const timer = setTimeout(() => {
+      for (const c of group) c.kill('SIGKILL');
+    }, 20_000);
     await Promise.all(group.map(exited));
     clearTimeout(timer);
   };
