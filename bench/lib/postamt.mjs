@@ -99,8 +99,13 @@ export async function startIntake({
   const smtpPort = await freePort();
   const metricsPort = await freePort();
   const logFile = join(data, 'intake.log');
+  // POSTAMT_* from the caller's shell are dropped: the bench alone decides the
+  // intake's configuration, so runs are comparable.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('POSTAMT_')),
+  );
   const env = {
-    ...process.env,
+    ...inherited,
     POSTAMT_DATA: data,
     POSTAMT_REDIS_URL: redisUrl,
     POSTAMT_HOSTNAME: hostname,

@@ -162,10 +162,12 @@ export async function run(opts, { log, keep = false }) {
   const runs = [];
   const notes = [];
   let redis = null;
+  let redisVersion = null;
   try {
     if (sides.includes('postamt')) {
       intakeEntry(); // fails early with a clear message when the intake is not built
       redis = await startBenchRedis({ keep });
+      redisVersion = redis.version;
     }
     for (let r = 0; r < repeat; r++) {
       for (const sessions of sessionList) {
@@ -234,6 +236,6 @@ export async function run(opts, { log, keep = false }) {
     figures,
     notes,
     ok: failed === 0,
-    details: { options: { messages, size, repeat, sessions: sessionList, sides }, runs },
+    details: { options: { messages, size, repeat, sessions: sessionList, sides }, redisVersion, runs },
   };
 }

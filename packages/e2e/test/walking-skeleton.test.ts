@@ -34,12 +34,20 @@ beforeAll(async () => {
   const data = makeTempDir('e2e');
   smtpPort = await freePort();
   pop3Port = await freePort();
-  const common = { POSTAMT_DATA: data, POSTAMT_REDIS_URL: redisServer.url, POSTAMT_HOSTNAME: 'mx.postamt.test' };
+  const common = {
+    POSTAMT_DATA: data,
+    POSTAMT_REDIS_URL: redisServer.url,
+    POSTAMT_HOSTNAME: 'mx.postamt.test',
+  };
   services.push(
     ...(await Promise.all([
       startService('intake', { ...common, POSTAMT_SMTP_PORT: String(smtpPort) }),
       startService('filter', common),
-      startService('pop3', { ...common, POSTAMT_POP3_PORT: String(pop3Port), POSTAMT_POP3S_PORT: String(await freePort()) }),
+      startService('pop3', {
+        ...common,
+        POSTAMT_POP3_PORT: String(pop3Port),
+        POSTAMT_POP3S_PORT: String(await freePort()),
+      }),
     ])),
   );
 });
@@ -51,14 +59,21 @@ afterAll(async () => {
 });
 
 async function smtpSend(from: string, to: string, body: Buffer): Promise<string> {
-  const conn = new SMTPConnection({ port: smtpPort, host: '127.0.0.1', name: 'client.example.org', ignoreTLS: true });
+  const conn = new SMTPConnection({
+    port: smtpPort,
+    host: '127.0.0.1',
+    name: 'client.example.org',
+    ignoreTLS: true,
+  });
   await new Promise<void>((resolve, reject) => {
     conn.once('error', reject);
     conn.connect(() => resolve());
   });
   try {
     const info = await new Promise<{ response: string }>((resolve, reject) =>
-      conn.send({ from, to: [to] }, body, (err, i) => (err ? reject(err) : resolve(i as { response: string }))),
+      conn.send({ from, to: [to] }, body, (err, i) =>
+        err ? reject(err) : resolve(i as { response: string }),
+      ),
     );
     return info.response;
   } finally {
@@ -67,10 +82,14 @@ async function smtpSend(from: string, to: string, body: Buffer): Promise<string>
 }
 
 async function pop3(args: string[]): Promise<Buffer> {
-  const { stdout } = await run('curl', ['-s', '--max-time', '10', '-u', 'alice@example.test:alice-secret', ...args], {
-    encoding: 'buffer',
-    maxBuffer: 10 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    'curl',
+    ['-s', '--max-time', '10', '-u', 'alice@example.test:alice-secret', ...args],
+    {
+      encoding: 'buffer',
+      maxBuffer: 10 * 1024 * 1024,
+    },
+  );
   return stdout;
 }
 
@@ -94,13 +113,20 @@ describe('walking skeleton', () => {
     const id = /queued as ([0-9A-Z]{26})/.exec(reply)?.[1];
     expect(id).toBeDefined();
 
-    await waitFor('delivery', async () => (await pop3([`pop3://127.0.0.1:${pop3Port}/`])).toString().trim().length > 0);
+    await waitFor(
+      'delivery',
+      async () => (await pop3([`pop3://127.0.0.1:${pop3Port}/`])).toString().trim().length > 0,
+    );
     const list = (await pop3([`pop3://127.0.0.1:${pop3Port}/`])).toString();
     expect(list.trim().split('\r\n')).toHaveLength(1);
     const message = await pop3([`pop3://127.0.0.1:${pop3Port}/1`]);
     const text = message.toString('latin1');
     // intake prepends exactly one Received header; the rest is the sent bytes.
-    expect(text).toMatch(new RegExp(`^Received: from client\\.example\\.org \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.postamt\\.test \\(Postamt\\) with ESMTP id ${id}\\r\\n`));
+    expect(text).toMatch(
+      new RegExp(
+        `^Received: from client\\.example\\.org \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.postamt\\.test \\(Postamt\\) with ESMTP id ${id}\\r\\n`,
+      ),
+    );
     const afterReceived = message.subarray(text.indexOf('From: Bob'));
     expect(afterReceived.equals(body)).toBe(true);
   });
