@@ -239,6 +239,13 @@ async function main() {
     POSTAMT_SPAMD: spamd,
   };
   delete env.POSTAMT_SEED; // applied above, once
+  // Offline, with no resolver given, loopback clients could never pass the reverse-DNS
+  // and blocklist checks: trust them for the DNS-based checks (syntax checks still
+  // apply). Given POSTAMT_DNS_SERVERS or POSTAMT_MYNETWORKS, the operator decides.
+  if (!process.env.POSTAMT_DNS_SERVERS && process.env.POSTAMT_MYNETWORKS === undefined) {
+    env.POSTAMT_MYNETWORKS = '127.0.0.0/8,::1/128';
+    say('no POSTAMT_DNS_SERVERS given: loopback clients skip the DNS-based SMTP checks');
+  }
   const started = [];
   for (const svc of SERVICES) {
     const main = join(root, 'services', svc.name, 'dist/main.js');

@@ -21,6 +21,8 @@ export interface AcceptDeps {
 export interface IncomingMessage {
   envelope: Omit<Envelope, 'id' | 'receivedAt'>;
   protocol: string;
+  /** Complete header fields (CRLF-separated lines, no final CRLF) written after Received. */
+  headers?: string[];
   /** The DATA stream; it is always consumed to the end, whatever happens. */
   stream: Readable & { sizeExceeded?: boolean };
 }
@@ -72,6 +74,7 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
         date: receivedAt,
       }),
     );
+    for (const h of msg.headers ?? []) await writer.write(Buffer.from(`${h}\r\n`));
     for await (const chunk of msg.stream) await writer.write(chunk as Buffer);
   } catch (err) {
     log.error({ err }, 'spool write failed');

@@ -1,4 +1,5 @@
-// Intake settings: the common POSTAMT_* ones plus the listener ports and limits.
+// Intake settings: the common POSTAMT_* ones, the inbound checks (policy-config.ts),
+// the listener ports and limits.
 import {
   booleanish,
   byteSize,
@@ -9,10 +10,12 @@ import {
   withCommonRules,
 } from '@postamt/config';
 import { z } from 'zod';
+import { policyShape } from './policy-config.js';
 
 export const intakeSchema = withCommonRules(
   z.object({
     ...commonShape,
+    ...policyShape,
     /** MX listener (25 in containers, 2525 in the local run). */
     smtpPort: port.default(25),
     /** RFC 5321 §4.5.3.1.7 recommends at least 64 KB; 25 MB is the common default. */

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError } from '@postamt/config';
-// intake: config → Redis, spool, directory → start-up sweep → MX listener →
+// intake: config → Redis, spool, directory → start-up sweep → policy, TLS → MX listener →
 // health/metrics → graceful stop.
 import { applySeed, Directory, readSeedFile } from '@postamt/directory';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis, Queues, Spool, sweepSpool } from '@postamt/queue';
+import { buildPolicy } from './build-policy.js';
 import { loadIntakeConfig } from './config.js';
 import { startMxServer } from './server.js';
+import { loadTlsPair } from './tls.js';
 
 async function main(): Promise<void> {
   const config = loadIntakeConfig();
@@ -28,14 +30,18 @@ async function main(): Promise<void> {
       logger.warn(swept, 'spool sweep re-queued or removed files');
   }
 
-  const registry = createRegistry('intake');
-  const ops = await startOpsServer({
-    port: config.metricsPort,
-    host: config.bind,
-    registry,
-    checks: { redis: () => pingRedis(redis) },
+  const tls = await loadTlsPair({
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+    data: config.data,
+    hostname: config.hostname,
+    logger,
   });
+  const registry = createRegistry('intake');
+  const policy = buildPolicy({ config, directory, redis, registry, logger });
   const mx = await startMxServer({
+    policy,
+    tls,
     spool,
     queues,
     directory,
@@ -47,6 +53,14 @@ async function main(): Promise<void> {
     maxMessageSize: config.maxMessageSize,
     maxRecipients: config.maxRecipients,
     maxClients: config.maxClients,
+  });
+
+  // Last, so /readyz answers only once the listener is up.
+  const ops = await startOpsServer({
+    port: config.metricsPort,
+    host: config.bind,
+    registry,
+    checks: { redis: () => pingRedis(redis) },
   });
 
   onShutdown(logger, async () => {

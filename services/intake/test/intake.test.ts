@@ -30,6 +30,9 @@ async function startIntake(extra: Record<string, string> = {}): Promise<ServiceP
     POSTAMT_HOSTNAME: 'mx.postamt.test',
     POSTAMT_SMTP_PORT: String(smtpPort),
     POSTAMT_MAX_MESSAGE_SIZE: '64KB',
+    // These tests are about acceptance, not the inbound checks (policy.test.ts):
+    // the loopback client is trusted, so no check needs DNS.
+    POSTAMT_MYNETWORKS: '127.0.0.0/8',
     ...extra,
   });
 }

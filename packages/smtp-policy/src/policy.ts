@@ -1,0 +1,188 @@
+// The inbound policy of one SMTP session: which check runs at which stage, what
+// each configured action makes of its verdict, and what is remembered between
+// stages. Stages (RFC 5321 §3): connect → DNSBL/DNSWL and FCrDNS lookups start
+// at once, in parallel; only a DNSBL reject is answered at the greeting (554,
+// RFC 5321 §3.1). HELO/EHLO, FCrDNS and sender checks are answered at MAIL FROM
+// (as Postfix's smtpd_delay_reject), recipient syntax and greylisting at RCPT
+// TO. Trusted networks skip the DNS-based checks (reverse DNS, HELO and sender
+// domain lookups, DNSBL, SPF, greylisting) but not the syntax ones (HELO FQDN,
+// sender and recipient FQDN): a legitimate client passes those anyway. A DNSWL
+// allowlisting skips the client checks and greylisting.
+
+import { checkDnsbl, type DnsblOptions, type DnsblVerdict } from './checks/dnsbl.js';
+import { checkFcrdns, type FcrdnsVerdict } from './checks/fcrdns.js';
+import { checkGreylist, type GreylistOptions, type GreylistStore } from './checks/greylist.js';
+import { checkHelo, type HeloLiteralPolicy } from './checks/helo.js';
+import { checkHeloDns } from './checks/helo-dns.js';
+import { checkRecipientSyntax } from './checks/recipient.js';
+import { checkSender } from './checks/sender.js';
+import { checkSenderDomain } from './checks/sender-domain.js';
+import { checkSpf, type SpfVerdict } from './checks/spf.js';
+import { type CheckAction, type CheckName, type Decision, decide, type Verdict } from './decision.js';
+import type { DnsResolver } from './dns.js';
+import { type Cidr, inCidrs, normalizeIp } from './ip.js';
+
+export interface PolicyOptions {
+  actions: Record<CheckName, CheckAction>;
+  /** Per recipient domain, overrides of the RCPT-stage actions (recipient, greylist). */
+  domainActions?: Record<string, Partial<Record<CheckName, CheckAction>>>;
+  hostname: string;
+  /** Our own addresses, for "HELO [our IP]". */
+  ourAddresses: readonly string[];
+  isOurDomain: (name: string) => Promise<boolean>;
+  heloLiterals: HeloLiteralPolicy;
+  /** Clients that skip the DNS-based checks (POSTAMT_MYNETWORKS). Empty by default. */
+  trusted: readonly Cidr[];
+  dnsbl: DnsblOptions;
+  greylist: GreylistOptions;
+  spfMaxElapsedMs: number;
+  dns: DnsResolver;
+  greylistStore: GreylistStore;
+  /** Called once per decision: the log line and the metric. */
+  onDecision?: (d: Decision, ip: string) => void;
+}
+
+export class InboundPolicy {
+  constructor(readonly o: PolicyOptions) {}
+
+  /** Starts the client checks for a new connection; nothing is awaited here. */
+  session(remoteIp: string): PolicySession {
+    return new PolicySession(this.o, normalizeIp(remoteIp));
+  }
+}
+
+interface ClientChecks {
+  dnsbl: DnsblVerdict | null;
+  fcrdns: FcrdnsVerdict | null;
+}
+
+export class PolicySession {
+  readonly trusted: boolean;
+  /** The FCrDNS-verified host name, once known (for the Received header). */
+  ptr: string | undefined;
+  allowlisted = false;
+  /** Decisions with action `warn`, kept for the message header. */
+  private warnings: Decision[] = [];
+  private spfAuth: string | undefined;
+  private readonly client: Promise<ClientChecks>;
+  private pending: Decision | null = null;
+
+  constructor(
+    private readonly o: PolicyOptions,
+    readonly ip: string,
+  ) {
+    this.trusted = inCidrs(ip, o.trusted);
+    const on = (c: CheckName) => !this.trusted && o.actions[c] !== 'off';
+    const dnsbl = on('dnsbl') ? checkDnsbl(ip, o.dnsbl, o.dns) : Promise.resolve(null);
+    // FCrDNS always runs (unless trusted): its name goes into the Received header.
+    const fcrdns = this.trusted ? Promise.resolve(null) : checkFcrdns(ip, o.dns);
+    this.client = Promise.all([dnsbl, fcrdns]).then(([d, f]) => ({ dnsbl: d, fcrdns: f }));
+  }
+
+  private action(check: CheckName, domain?: string): CheckAction {
+    const override = domain ? this.o.domainActions?.[domain]?.[check] : undefined;
+    return override ?? this.o.actions[check];
+  }
+
+  private record(check: CheckName, verdict: Verdict, domain?: string): Decision {
+    const d = decide(check, verdict, this.action(check, domain));
+    this.o.onDecision?.(d, this.ip);
+    if (d.action === 'warn') this.warnings.push(d);
+    return d;
+  }
+
+  /** RFC 5321 §3.1: a client on a blocklist may get 554 instead of the greeting. */
+  async atConnect(): Promise<Decision | null> {
+    const c = await this.client;
+    if (c.fcrdns?.result === 'pass') this.ptr = c.fcrdns.ptr;
+    if (!c.dnsbl) return null;
+    this.allowlisted = c.dnsbl.allowlisted;
+    const d = this.record('dnsbl', c.dnsbl);
+    if (d.action === 'reject') return d;
+    // A deferral cannot be said at the greeting (only 554 or 421 are); MAIL FROM says it.
+    if (d.action === 'defer') this.pending = d;
+    return null;
+  }
+
+  /** HELO/EHLO and client legitimacy, then the sender; the first refusal wins. */
+  async atMail(helo: string | undefined, mailFrom: string): Promise<Decision | null> {
+    this.warnings = this.warnings.filter((w) => w.check === 'dnsbl' || w.check === 'fcrdns');
+    this.spfAuth = undefined;
+    if (this.pending) return this.pending;
+    const o = this.o;
+    const on = (c: CheckName) => o.actions[c] !== 'off';
+    const lookup = (c: CheckName) => on(c) && !this.trusted;
+    const client = this.allowlisted ? null : (await this.client).fcrdns;
+    const [helo1, heloDns, sender, senderDomain, spf] = await Promise.all([
+      on('helo')
+        ? checkHelo({
+            helo,
+            clientIp: this.ip,
+            literals: o.heloLiterals,
+            ourNames: [o.hostname.toLowerCase(), ...o.ourAddresses],
+            isOurDomain: o.isOurDomain,
+          })
+        : null,
+      lookup('helo_dns') && !this.allowlisted ? checkHeloDns(helo, o.dns) : null,
+      on('sender') ? checkSender(mailFrom) : null,
+      lookup('sender_domain') ? checkSenderDomain(mailFrom, o.dns) : null,
+      lookup('spf')
+        ? checkSpf(
+            { clientIp: this.ip, helo, mailFrom, hostname: o.hostname, maxElapsedMs: o.spfMaxElapsedMs },
+            o.dns,
+          )
+        : null,
+    ]);
+    this.spfAuth = (spf as SpfVerdict | null)?.authResult;
+    const ordered: [CheckName, Verdict | null][] = [
+      ['helo', helo1],
+      ['fcrdns', lookup('fcrdns') && !this.warnings.some((w) => w.check === 'fcrdns') ? client : null],
+      ['helo_dns', heloDns],
+      ['sender', sender],
+      ['sender_domain', senderDomain],
+      ['spf', spf],
+    ];
+    let refusal: Decision | null = null;
+    for (const [check, verdict] of ordered) {
+      if (!verdict) continue;
+      const d = this.record(check, verdict);
+      if (!refusal && (d.action === 'reject' || d.action === 'defer')) refusal = d;
+    }
+    return refusal;
+  }
+
+  /** Recipient syntax (always, even for trusted clients). */
+  async atRcpt(rcptTo: string): Promise<Decision | null> {
+    if (this.o.actions.recipient === 'off') return null;
+    const d = this.record('recipient', checkRecipientSyntax(rcptTo), domainOfLower(rcptTo));
+    return d.action === 'reject' || d.action === 'defer' ? d : null;
+  }
+
+  /** Greylisting, asked after the recipient is known to exist (no triplets for unknown users). */
+  async greylist(mailFrom: string, rcptTo: string): Promise<Decision | null> {
+    const domain = domainOfLower(rcptTo);
+    if (this.trusted || this.allowlisted || this.action('greylist', domain) === 'off') return null;
+    const v = await checkGreylist(
+      { clientIp: this.ip, sender: mailFrom, recipient: rcptTo },
+      this.o.greylist,
+      this.o.greylistStore,
+    );
+    const d = this.record('greylist', v, domain);
+    return d.action === 'reject' || d.action === 'defer' ? d : null;
+  }
+
+  /** Header fields for the accepted message: SPF result and warned checks. */
+  headers(): string[] {
+    const out: string[] = [];
+    if (this.spfAuth) out.push(`Authentication-Results: ${this.o.hostname};\r\n\t${this.spfAuth}`);
+    if (this.warnings.length) {
+      out.push(`X-Postamt-Policy: ${this.warnings.map((w) => `${w.check}=warn`).join(' ')}`);
+    }
+    return out;
+  }
+}
+
+function domainOfLower(address: string): string | undefined {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? undefined : address.slice(at + 1).toLowerCase();
+}

@@ -1,0 +1,64 @@
+// COPY, MOVE (RFC 6851) and their UID forms, with COPYUID (RFC 4315 §3).
+// MOVE reports the source messages as EXPUNGEd (RFC 6851 §3.3), COPYUID first
+// in an untagged OK.
+import { formatList, parseSeqSet } from '../protocol/sequence.js';
+import { no, ok, R } from '../responses.js';
+import { defineCommand, SELECTED } from './command.js';
+import { mailboxArg } from './util.js';
+
+const parse = (r: import('../protocol/reader.js').Reader) => {
+  r.sp();
+  const set = parseSeqSet(r);
+  r.sp();
+  return { set, to: mailboxArg(r) };
+};
+
+const copyUid = (v: number, pairs: Array<[number, number]>) =>
+  `COPYUID ${v} ${formatList(pairs.map(([s]) => s))} ${formatList(pairs.map(([, d]) => d))}`;
+
+export const copy = defineCommand({
+  name: 'COPY',
+  states: SELECTED,
+  parse,
+  async handle(_session, { set, to }, state, ctx) {
+    const view = state.mailbox;
+    const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
+    if (uids === null) return R.syntax;
+    // RFC 3501 §6.4.7: a missing target gets [TRYCREATE].
+    await state.store.status(to).catch(() => {
+      throw Object.assign(new Error('no target'), { tryCreate: true });
+    });
+    if (!uids.length) return ok('Nothing to copy');
+    const res = await state.store.copy(view.name, uids, to);
+    if (res.pairs.length < uids.length) return no('Some messages were expunged', 'EXPUNGEISSUED');
+    return ok('Copied', copyUid(res.uidValidity, res.pairs));
+  },
+});
+
+export const move = defineCommand({
+  name: 'MOVE',
+  states: SELECTED,
+  parse,
+  async handle(session, { set, to }, state, ctx) {
+    const view = state.mailbox;
+    if (view.readOnly) return R.readOnly;
+    const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
+    if (uids === null) return R.syntax;
+    await state.store.status(to).catch(() => {
+      throw Object.assign(new Error('no target'), { tryCreate: true });
+    });
+    if (!uids.length) return ok('Nothing to move');
+    const res = await state.store.move(view.name, uids, to);
+    await session.untagged(`OK [${copyUid(res.uidValidity, res.pairs)}] Moved`);
+    const moved = new Set(res.pairs.map(([s]) => s));
+    for (let i = view.uids.length - 1; i >= 0; i--) {
+      const uid = view.uids[i] as number;
+      if (!moved.has(uid)) continue;
+      view.uids.splice(i, 1);
+      view.meta.delete(uid);
+      view.recent.delete(uid);
+      await session.untagged(`${i + 1} EXPUNGE`);
+    }
+    return R.done;
+  },
+});

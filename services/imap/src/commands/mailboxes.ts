@@ -1,0 +1,80 @@
+// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3–§6.3.7),
+// CREATE with USE (RFC 6154 §3, CREATE-SPECIAL-USE).
+import { ParseError } from '../protocol/reader.js';
+import { no, R } from '../responses.js';
+import { AUTHED, defineCommand } from './command.js';
+import { mailboxArg } from './util.js';
+
+const SPECIAL = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
+
+export const create = defineCommand({
+  name: 'CREATE',
+  states: AUTHED,
+  parse(r) {
+    r.sp();
+    const name = mailboxArg(r);
+    let use: string | null = null;
+    if (r.take(' ')) {
+      // create-param = "USE" SP "(" use-attr *(SP use-attr) ")" (RFC 6154 §6)
+      r.expect('(');
+      if (!r.keyword('USE')) throw new ParseError('unknown CREATE parameter');
+      r.sp();
+      const uses = r.list(() => (r.take('\\') ? `\\${r.atom()}` : r.atom()));
+      r.expect(')');
+      use = uses[0] ?? null;
+    }
+    return { name, use };
+  },
+  async handle(_session, { name, use }, state) {
+    const special = use && SPECIAL.find((s) => s.toLowerCase() === use.toLowerCase());
+    if (use && !special) return no('Special-use attribute not supported', 'USEATTR');
+    await state.store.createFolder(name, special || null);
+    return R.done;
+  },
+});
+
+export const del = defineCommand({
+  name: 'DELETE',
+  states: AUTHED,
+  parse(r) {
+    r.sp();
+    return mailboxArg(r);
+  },
+  async handle(_session, name, state) {
+    if (state.kind === 'selected' && state.mailbox.name === name) return no('Mailbox is selected', 'CANNOT');
+    await state.store.deleteFolder(name);
+    return R.done;
+  },
+});
+
+export const rename = defineCommand({
+  name: 'RENAME',
+  states: AUTHED,
+  parse(r) {
+    r.sp();
+    const from = mailboxArg(r);
+    r.sp();
+    return { from, to: mailboxArg(r) };
+  },
+  async handle(_session, { from, to }, state) {
+    await state.store.renameFolder(from, to);
+    return R.done;
+  },
+});
+
+const sub = (name: string, on: boolean) =>
+  defineCommand({
+    name,
+    states: AUTHED,
+    parse(r) {
+      r.sp();
+      return mailboxArg(r);
+    },
+    async handle(_session, mailbox, state) {
+      await state.store.setSubscribed(mailbox, on);
+      return R.done;
+    },
+  });
+
+export const subscribe = sub('SUBSCRIBE', true);
+export const unsubscribe = sub('UNSUBSCRIBE', false);

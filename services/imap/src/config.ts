@@ -1,0 +1,49 @@
+// IMAP settings: the common POSTAMT_* ones plus the listeners, the plaintext
+// login policy and the per-session limits. Declared once here and validated
+// at start-up; process.env is not read anywhere else.
+import { commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
+import { z } from 'zod';
+
+/** Same policy values as POSTAMT_POP3_ALLOW_PLAINTEXT (RFC 2595 §2.4, RFC 3501 §6.2.3 LOGINDISABLED). */
+export const plaintextPolicy = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.enum(['never', 'loopback', 'always', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))
+  .transform((v): 'never' | 'loopback' | 'always' => {
+    if (v === 'never' || v === 'loopback' || v === 'always') return v;
+    return ['true', 'yes', 'on', '1'].includes(v) ? 'always' : 'never';
+  });
+
+export type PlaintextPolicy = z.output<typeof plaintextPolicy>;
+
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const imapSchema = withCommonRules(
+  z.object({
+    ...commonShape,
+    /** POSTAMT_IMAP_PORT: plain listener, STARTTLS upgrades it (RFC 3501 §6.2.1). */
+    imapPort: port.default(143),
+    /** POSTAMT_IMAPS_PORT: implicit TLS (RFC 8314 §3.3). */
+    imapsPort: port.default(993),
+    /** POSTAMT_IMAP_ALLOW_PLAINTEXT */
+    imapAllowPlaintext: plaintextPolicy.prefault('loopback'),
+    /** RFC 3501 §5.4: the autologout timer must be at least 30 minutes. */
+    imapIdleTimeout: duration.prefault('30m').refine((ms) => ms >= 1000, 'expected at least 1s'),
+    imapMaxAuthFailures: count(1, 100).default(3),
+    imapAuthFailDelay: duration.prefault('2s'),
+    imapMaxConnections: count(1, 100_000).default(5000),
+    imapMaxConnectionsPerIp: count(1, 10_000).default(50),
+    /** Longest command line (RFC 7162 §4 recommends accepting at least 8192 octets). */
+    imapMaxLine: count(1024, 1_048_576).default(65_536),
+    /** Largest literal outside APPEND. */
+    imapMaxLiteral: count(1024, 16_777_216).default(65_536),
+    /** Largest message APPEND accepts (advertised as APPENDLIMIT, RFC 7889). */
+    imapMaxMessage: count(1024, 1_073_741_824).default(50 * 1024 * 1024),
+  }),
+);
+
+export type ImapConfig = z.output<typeof imapSchema>;
+
+export function loadImapConfig(env?: NodeJS.ProcessEnv): ImapConfig {
+  return loadConfig(imapSchema, { service: 'imap', env });
+}

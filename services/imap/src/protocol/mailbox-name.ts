@@ -1,0 +1,33 @@
+// Mailbox names on the wire → canonical folder names (RFC 3501 §5.1).
+// Hierarchy delimiter is "." (Maildir++ on disk: `.a.b`). INBOX is
+// case-insensitive (§5.1). Refused: invalid modified UTF-7 (§5.1.3), empty
+// levels ("a..b", leading/trailing "."), "/", control characters.
+import { decodeMailboxName, encodeMailboxName } from './mutf7.js';
+
+export const DELIMITER = '.';
+
+/** Well-formed syntax naming an impossible mailbox: NO [CANNOT], not BAD. */
+export class InvalidMailboxName extends Error {
+  constructor() {
+    super('invalid mailbox name');
+  }
+}
+
+export type NameResult = { ok: true; name: string } | { ok: false };
+
+export function mailboxFromWire(wire: Buffer, utf8 = false): NameResult {
+  const text = wire.toString(utf8 ? 'utf8' : 'latin1');
+  const decoded = utf8 ? text : decodeMailboxName(text);
+  if (decoded === null || decoded.length === 0 || decoded.length > 255) return { ok: false };
+  if (decoded.toUpperCase() === 'INBOX') return { ok: true, name: 'INBOX' };
+  if (/[\u0000-\u001f\u007f/\\]/.test(decoded)) return { ok: false };
+  const parts = decoded.split(DELIMITER);
+  if (parts.some((p) => p.length === 0)) return { ok: false };
+  // "INBOX.x" is a child of INBOX; keep its first level canonical.
+  if ((parts[0] as string).toUpperCase() === 'INBOX') parts[0] = 'INBOX';
+  return { ok: true, name: parts.join(DELIMITER) };
+}
+
+export function mailboxToWire(name: string, utf8 = false): string {
+  return utf8 ? name : encodeMailboxName(name);
+}

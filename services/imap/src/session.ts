@@ -1,0 +1,205 @@
+// One IMAP session: its state (RFC 3501 §3: not authenticated → authenticated
+// → selected → logout) as a discriminated union carrying its data, the one
+// choke point for every line written, and the read loop that frames commands
+// with their literals (RFC 3501 §7.5, RFC 7888) before handing them to the
+// dispatcher. Handlers live in commands/.
+import { randomBytes } from 'node:crypto';
+import type { SecureContext } from 'node:tls';
+import type { Logger } from '@postamt/observability';
+import type { PlaintextPolicy } from './config.js';
+import type { MailboxView } from './mailbox-view.js';
+import type { MessageParser } from './message.js';
+import { literalAtEnd, tagOf } from './protocol/framing.js';
+import { formatStatus, R, type Status } from './responses.js';
+import type { MailStore, StoreProvider } from './store.js';
+import type { Transport } from './transport.js';
+
+export interface Authenticator {
+  authenticate(address: string, password: string): Promise<{ key: string } | null>;
+}
+
+export type SessionState =
+  | { kind: 'not-authenticated' }
+  | { kind: 'authenticated'; user: string; store: MailStore }
+  | { kind: 'selected'; user: string; store: MailStore; mailbox: MailboxView }
+  | { kind: 'logout' };
+
+export type StateKind = SessionState['kind'];
+
+export interface SessionLimits {
+  maxLine: number;
+  /** Literals of commands other than APPEND. */
+  maxLiteral: number;
+  /** APPEND message size (RFC 7889 APPENDLIMIT). */
+  maxMessage: number;
+  maxAuthFailures: number;
+  authFailDelayMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface SessionDeps {
+  hostname: string;
+  directory: Authenticator;
+  stores: StoreProvider;
+  parse: MessageParser;
+  logger: Logger;
+  secureContext: SecureContext;
+  allowPlaintext: PlaintextPolicy;
+  limits: SessionLimits;
+  onCommand?: (name: string) => void;
+}
+
+export type Dispatch = (session: Session, tag: string, command: Buffer) => Promise<void>;
+
+const MAX_LITERALS = 1000;
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+export class Session {
+  state: SessionState = { kind: 'not-authenticated' };
+  readonly id = randomBytes(6).toString('hex');
+  readonly log: Logger;
+  authFailures = 0;
+  errors = 0;
+  /** RFC 5161 ENABLE'd extensions. */
+  readonly enabled = new Set<string>();
+  private closing = false;
+
+  constructor(
+    readonly transport: Transport,
+    readonly deps: SessionDeps,
+  ) {
+    this.log = deps.logger.child({ session: this.id, client: transport.remoteAddress });
+  }
+
+  /** RFC 3501 §6.2.3 + RFC 2595 §2.4: plaintext credentials need TLS unless policy allows. */
+  plaintextAllowed(): boolean {
+    const policy = this.deps.allowPlaintext;
+    if (this.transport.secure || policy === 'always') return true;
+    return policy === 'loopback' && isLoopback(this.transport.remoteAddress);
+  }
+
+  capabilities(): string {
+    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT'];
+    if (!this.transport.secure) caps.push('STARTTLS');
+    if (this.state.kind === 'not-authenticated') {
+      if (this.plaintextAllowed()) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+      else caps.push('LOGINDISABLED');
+    } else {
+      caps.push(
+        'UIDPLUS',
+        'MOVE',
+        'CHILDREN',
+        'SPECIAL-USE',
+        'CREATE-SPECIAL-USE',
+        'LIST-EXTENDED',
+        'LIST-STATUS',
+        'ESEARCH',
+        'QUOTA',
+        'QUOTA=RES-STORAGE',
+        `APPENDLIMIT=${this.deps.limits.maxMessage}`,
+      );
+    }
+    return caps.join(' ');
+  }
+
+  /** Every untagged line goes through here. */
+  untagged(text: string | Buffer): Promise<void> {
+    if (typeof text === 'string') return this.transport.write(`* ${text}\r\n`);
+    return this.transport.write(Buffer.concat([Buffer.from('* '), text, Buffer.from('\r\n')]));
+  }
+
+  /** Every status response goes through here. */
+  status(tag: string, s: Status): Promise<void> {
+    if (s.kind !== 'OK' && s.kind !== 'PREAUTH')
+      this.log.debug({ tag, kind: s.kind, text: s.text }, 'error reply');
+    return this.transport.write(formatStatus(tag, s));
+  }
+
+  continuation(text = 'Ready'): Promise<void> {
+    return this.transport.write(`+ ${text}\r\n`);
+  }
+
+  /** A client line during AUTHENTICATE or IDLE; null when the connection went away. */
+  async readContinuationLine(): Promise<string | null> {
+    const line = await this.transport.readLine(this.deps.limits.maxLine);
+    if (line === null || line === 'overflow') return null;
+    return line.toString('latin1').replace(/\r?\n$/, '');
+  }
+
+  close(): void {
+    this.closing = true;
+  }
+
+  async abort(bye: Status): Promise<void> {
+    this.closing = true;
+    await this.status('*', bye);
+    this.transport.close();
+  }
+
+  async run(dispatch: Dispatch, preauth = false): Promise<void> {
+    try {
+      if (!preauth) await this.status('*', R.greeting(this.capabilities()));
+      while (!this.closing && !this.transport.isClosed) {
+        const command = await this.readCommand();
+        if (command === null) break;
+        if (command === 'skip') continue;
+        await dispatch(this, command.tag, command.bytes);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'session failed');
+    } finally {
+      this.transport.close();
+    }
+  }
+
+  /** One command with its literals, or 'skip' when it was refused during framing. */
+  private async readCommand(): Promise<{ tag: string; bytes: Buffer } | 'skip' | null> {
+    const { limits } = this.deps;
+    const first = await this.transport.readLine(limits.maxLine);
+    if (first === null) return null;
+    if (first === 'overflow') {
+      // RFC 3501 §7.1.5: BAD, untagged because the tag cannot be trusted.
+      await this.status('*', R.lineTooLong);
+      return 'skip';
+    }
+    if (first.length <= 2 && first.toString().trim() === '') return 'skip';
+    const tag = tagOf(first);
+    const isAppend = / APPEND /i.test(first.toString('latin1', 0, 200));
+    const parts: Buffer[] = [first];
+    let last = first;
+    for (let n = 0; ; n++) {
+      const ann = literalAtEnd(last);
+      if (ann === null) break;
+      if (ann === 'invalid' || n >= MAX_LITERALS) {
+        await this.status(tag, R.syntax);
+        return 'skip';
+      }
+      const cap = isAppend ? limits.maxMessage : limits.maxLiteral;
+      if (ann.size > cap) {
+        // A synchronising literal was never sent: refuse and carry on. A non-synchronising
+        // one is on its way and cannot be skipped safely: RFC 7888 §4 lets us close.
+        if (!ann.nonSync) {
+          await this.status(tag, R.literalTooBig);
+          return 'skip';
+        }
+        await this.abort(R.byeLiteral);
+        return null;
+      }
+      if (!ann.nonSync) await this.continuation();
+      const data = await this.transport.readBytes(ann.size);
+      if (data === null) return null;
+      const next = await this.transport.readLine(limits.maxLine);
+      if (next === null) return null;
+      if (next === 'overflow') {
+        await this.status(tag, R.lineTooLong);
+        return 'skip';
+      }
+      parts.push(data, next);
+      last = next;
+    }
+    return { tag, bytes: Buffer.concat(parts) };
+  }
+}

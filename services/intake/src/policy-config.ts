@@ -1,0 +1,114 @@
+// The POSTAMT_* settings of the inbound checks (issue 4), declared once and
+// merged into the intake schema. Every check has an action:
+// POSTAMT_CHECK_<NAME>=reject|defer|warn|off.
+import { duration } from '@postamt/config';
+import {
+  CHECK_ACTIONS,
+  CHECK_NAMES,
+  type CheckAction,
+  type CheckName,
+  type DnsblSite,
+  parseCidr,
+  parseDnsblSite,
+} from '@postamt/smtp-policy';
+import { z } from 'zod';
+
+const action = z.enum(CHECK_ACTIONS, { message: 'expected reject, defer, warn or off' });
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+const cidrList = list.transform((items, ctx) => {
+  const out = items.map((s) => parseCidr(s));
+  if (out.some((c) => c === null)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected comma-separated networks, e.g. 10.0.0.0/8,2001:db8::/32',
+    });
+    return z.NEVER;
+  }
+  return out as NonNullable<(typeof out)[number]>[];
+});
+
+const dnsblSites = list.transform((items, ctx) => {
+  const out = items.map(parseDnsblSite);
+  if (out.some((s) => s === null)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected zone[=filter][*weight] items, e.g. zen.spamhaus.org=127.0.0.[2..11]*3',
+    });
+    return z.NEVER;
+  }
+  return out as DnsblSite[];
+});
+
+/** `example.test:greylist=off,spf=reject;other.test:recipient=warn`. */
+const domainActions = z.string().transform((value, ctx) => {
+  const out: Record<string, Partial<Record<CheckName, CheckAction>>> = {};
+  for (const part of value
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [domain, rest = ''] = part.split(':');
+    const pairs = rest.split(',').map((p) => p.trim().split('='));
+    const bad = pairs.some(
+      ([c, a]) => !CHECK_NAMES.includes(c as CheckName) || !CHECK_ACTIONS.includes(a as CheckAction),
+    );
+    if (!domain || bad) {
+      ctx.addIssue({ code: 'custom', message: 'expected domain:check=action,...;domain:...' });
+      return z.NEVER;
+    }
+    out[domain.toLowerCase()] = Object.fromEntries(pairs);
+  }
+  return out;
+});
+
+export const policyShape = {
+  /** Networks whose clients skip the inbound checks (they are NOT allowed to relay). Empty by default. */
+  mynetworks: cidrList.default([]),
+  /** Per DNS query; a timeout is a tempfail (4xx), never a reject. */
+  dnsTimeout: duration.prefault('5s'),
+  /** Upper bound on how long a DNS answer is cached (its TTL, when shorter, wins); 0 disables the cache. */
+  dnsCacheTtl: duration.prefault('1h'),
+  checkHelo: action.default('reject'),
+  checkHeloDns: action.default('reject'),
+  checkFcrdns: action.default('reject'),
+  checkSender: action.default('reject'),
+  checkSenderDomain: action.default('reject'),
+  checkRecipient: action.default('reject'),
+  checkDnsbl: action.default('reject'),
+  checkGreylist: action.default('defer'),
+  /** `reject` refuses an SPF `fail` (-all); the result is recorded in any case unless `off`. */
+  checkSpf: action.default('warn'),
+  checkOverrides: domainActions.optional(),
+  /** HELO [address literal]: allow, match (must be the client's address) or reject. */
+  heloAddressLiteral: z.enum(['allow', 'match', 'reject']).default('match'),
+  dnsblSites: dnsblSites.default([]),
+  dnsblThreshold: z.coerce.number().int().min(1).default(1),
+  /** A score at or below this (negative weights) allowlists the client. */
+  dnswlThreshold: z.coerce.number().int().max(-1).default(-1),
+  greylistRemember: duration.prefault('35d'),
+  /** How long a first attempt waits for its retry before it is forgotten. */
+  greylistPending: duration.prefault('2d'),
+  greylistAllowClients: cidrList.default([]),
+  greylistAllowDomains: list.default([]),
+  spfTimeout: duration.prefault('10s'),
+};
+
+const policySchema = z.object(policyShape);
+export type PolicyConfig = z.output<typeof policySchema>;
+
+export function checkActions(c: PolicyConfig): Record<CheckName, CheckAction> {
+  return {
+    helo: c.checkHelo,
+    helo_dns: c.checkHeloDns,
+    fcrdns: c.checkFcrdns,
+    sender: c.checkSender,
+    sender_domain: c.checkSenderDomain,
+    recipient: c.checkRecipient,
+    dnsbl: c.checkDnsbl,
+    greylist: c.checkGreylist,
+    spf: c.checkSpf,
+  };
+}
