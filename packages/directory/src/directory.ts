@@ -5,6 +5,11 @@
 //   postamt:dir:user:<key>       hash: address, hash, quota, enabled
 //   postamt:dir:alias:<key>      JSON list of target addresses
 //   postamt:dir:members:<domain> set of user and alias keys of a domain
+//   postamt:dir:catchall:<domain> JSON list of targets for unknown local parts
+//
+// Lookup order for a recipient (resolve): exact user, exact alias, then the
+// plus-address base (`alice+tag@` → alice, tag kept as `detail` so delivery
+// may file into a folder), then the domain's catch-all, else unknown.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { addressKey, normalizeDomain, splitAddress } from './address.js';
@@ -25,9 +30,13 @@ export interface User {
   enabled: boolean;
 }
 
+/** RFC 5233 subaddress separator. */
+export const DETAIL_SEPARATOR = '+';
+
 export type Resolution =
-  | { kind: 'user'; user: User }
-  | { kind: 'alias'; targets: string[] }
+  /** `detail` is the part after '+' when the address was a plus-address of the user. */
+  | { kind: 'user'; user: User; detail?: string }
+  | { kind: 'alias'; targets: string[]; catchAll?: boolean }
   | { kind: 'unknown' }
   /** Not one of our domains. */
   | { kind: 'remote' };
@@ -139,17 +148,89 @@ export class Directory {
       .exec();
   }
 
+  /** A user or alias by exact key; null when neither exists (a disabled user counts as neither). */
+  private async lookupExact(key: string): Promise<Resolution | null> {
+    const user = await this.getUser(key);
+    if (user?.enabled) return { kind: 'user', user };
+    const alias = await this.redis.get(`${P}alias:${key}`);
+    if (alias) return { kind: 'alias', targets: JSON.parse(alias) as string[] };
+    return null;
+  }
+
   /** What a recipient address is: a local user, an alias, unknown at a local domain, or remote. */
   async resolve(address: string): Promise<Resolution> {
     const key = addressKey(address);
     if (!key) return { kind: 'unknown' };
-    const domain = key.slice(key.lastIndexOf('@') + 1);
+    const at = key.lastIndexOf('@');
+    const domain = key.slice(at + 1);
     if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
-    const user = await this.getUser(address);
-    if (user?.enabled) return { kind: 'user', user };
-    const alias = await this.redis.get(`${P}alias:${key}`);
-    if (alias) return { kind: 'alias', targets: JSON.parse(alias) as string[] };
+    const exact = await this.lookupExact(key);
+    if (exact) return exact;
+    const local = key.slice(0, at);
+    const plus = local.indexOf(DETAIL_SEPARATOR);
+    if (plus > 0) {
+      const base = await this.lookupExact(`${local.slice(0, plus)}@${domain}`);
+      // The detail keeps the case the sender wrote: it may name a folder.
+      const original = splitAddress(address.trim())?.local ?? local;
+      const detail = original.slice(original.indexOf(DETAIL_SEPARATOR) + 1);
+      if (base?.kind === 'user') return detail ? { ...base, detail } : base;
+      if (base) return base;
+    }
+    const catchAll = await this.redis.get(`${P}catchall:${domain}`);
+    if (catchAll) return { kind: 'alias', targets: JSON.parse(catchAll) as string[], catchAll: true };
     return { kind: 'unknown' };
+  }
+
+  /** Sets (or with null removes) the catch-all targets of a local domain. */
+  async setCatchAll(domain: string, targets: string[] | null): Promise<void> {
+    const d = normalizeDomain(domain);
+    if (!d || !(await this.isLocalDomain(d))) throw new DirectoryError('domain is not local', 'not-found');
+    if (targets === null) {
+      await this.redis.del(`${P}catchall:${d}`);
+      return;
+    }
+    if (targets.length === 0 || targets.some((t) => !addressKey(t)))
+      throw new DirectoryError('invalid catch-all target', 'invalid');
+    await this.redis.set(`${P}catchall:${d}`, JSON.stringify(targets));
+  }
+
+  async getCatchAll(domain: string): Promise<string[] | null> {
+    const d = normalizeDomain(domain);
+    const v = d ? await this.redis.get(`${P}catchall:${d}`) : null;
+    return v ? (JSON.parse(v) as string[]) : null;
+  }
+
+  /** Removes a user; true if it existed. Their mail stays on the volume (the admin decides). */
+  async removeUser(address: string): Promise<boolean> {
+    const { key, domain } = this.parse(address);
+    const n = await this.redis.del(`${P}user:${key}`);
+    if (!(await this.redis.exists(`${P}alias:${key}`))) await this.redis.srem(`${P}members:${domain}`, key);
+    return n === 1;
+  }
+
+  async removeAlias(address: string): Promise<boolean> {
+    const { key, domain } = this.parse(address);
+    const n = await this.redis.del(`${P}alias:${key}`);
+    if (!(await this.redis.exists(`${P}user:${key}`))) await this.redis.srem(`${P}members:${domain}`, key);
+    return n === 1;
+  }
+
+  /** Removes a domain with all its users, aliases and catch-all; true if it existed. */
+  async removeDomain(domain: string): Promise<boolean> {
+    const d = normalizeDomain(domain);
+    if (!d) throw new DirectoryError('invalid domain', 'invalid');
+    const members = await this.redis.smembers(`${P}members:${d}`);
+    const m = this.redis.multi();
+    for (const key of members) m.del(`${P}user:${key}`, `${P}alias:${key}`);
+    m.del(`${P}members:${d}`, `${P}catchall:${d}`).srem(`${P}domains`, d);
+    const res = (await m.exec()) ?? [];
+    return (res[res.length - 1]?.[1] as number) === 1;
+  }
+
+  /** Users and aliases of a domain (lookup keys), sorted. */
+  async listMembers(domain: string): Promise<string[]> {
+    const d = normalizeDomain(domain);
+    return d ? (await this.redis.smembers(`${P}members:${d}`)).sort() : [];
   }
 
   /**
@@ -160,19 +241,27 @@ export class Directory {
     address: string,
     depth = 0,
     seen = new Set<string>(),
-  ): Promise<{ local: User[]; remote: string[] }> {
-    const out = { local: [] as User[], remote: [] as string[] };
+  ): Promise<{ local: User[]; remote: string[]; deliveries: { user: User; detail?: string }[] }> {
+    const out = {
+      local: [] as User[],
+      remote: [] as string[],
+      /** Like `local`, with the plus-address detail of each (for filing into a folder). */
+      deliveries: [] as { user: User; detail?: string }[],
+    };
     const key = addressKey(address);
     if (!key || seen.has(key) || depth > 10) return out;
     seen.add(key);
     const r = await this.resolve(address);
-    if (r.kind === 'user') out.local.push(r.user);
-    else if (r.kind === 'remote') out.remote.push(address);
+    if (r.kind === 'user') {
+      out.local.push(r.user);
+      out.deliveries.push(r.detail ? { user: r.user, detail: r.detail } : { user: r.user });
+    } else if (r.kind === 'remote') out.remote.push(address);
     else if (r.kind === 'alias') {
       for (const t of r.targets) {
         const sub = await this.expand(t, depth + 1, seen);
         out.local.push(...sub.local);
         out.remote.push(...sub.remote);
+        out.deliveries.push(...sub.deliveries);
       }
     }
     return out;
@@ -181,7 +270,7 @@ export class Directory {
   /** Checks a login. Rehashes imported hashes to argon2id on success. */
   async authenticate(address: string, password: string): Promise<User | null> {
     const user = await this.getUser(address);
-    if (!user || !user.enabled) {
+    if (!user?.enabled) {
       // Same work for unknown users, so timing does not reveal who exists.
       await verifyPassword(await dummyHash(), password);
       return null;

@@ -3,6 +3,7 @@
 // verified by that scheme; the directory rehashes them to argon2id at the next
 // successful login.
 import { hash, verify } from '@node-rs/argon2';
+import { verifySha512Crypt } from './sha512-crypt.js';
 
 // Algorithm.Argon2id; the package's enum is a const enum we cannot import directly.
 const ARGON2ID = 2;
@@ -18,6 +19,9 @@ export function hashScheme(stored: string): { scheme: string; value: string } {
   const m = /^\{([A-Z0-9-]+)\}(.*)$/s.exec(stored);
   if (m) return { scheme: m[1] as string, value: m[2] as string };
   if (stored.startsWith('$argon2')) return { scheme: 'ARGON2ID', value: stored };
+  // Bare crypt strings, as in /etc/shadow-style imports.
+  if (stored.startsWith('$6$')) return { scheme: 'SHA512-CRYPT', value: stored };
+  if (/^\$2[abxy]\$/.test(stored)) return { scheme: 'BLF-CRYPT', value: stored };
   return { scheme: 'UNKNOWN', value: stored };
 }
 
@@ -31,8 +35,12 @@ export async function verifyPassword(stored: string, password: string): Promise<
       } catch {
         return false;
       }
+    case 'SHA512-CRYPT':
+      return verifySha512Crypt(value, password);
     default:
-      // Other imported schemes (SHA512-CRYPT, BLF-CRYPT) come with the directory issue.
+      // BLF-CRYPT (bcrypt) needs a bcrypt implementation (e.g. the bcryptjs
+      // package), not yet a dependency: such users cannot log in until an
+      // operator resets their password. Unknown schemes never verify.
       return false;
   }
 }

@@ -4,20 +4,16 @@
 //      so a retried delivery finds its earlier copy instead of making a second
 //   3. fsync new/, remove the tmp file
 // Readers never see a partial message; a crash leaves at most a tmp file.
+// With a quota, the size is checked once the message is in tmp/ (its size is
+// only known then) and before it becomes visible; over quota → MaildirError
+// 'over-quota' and nothing is left behind.
 import { randomBytes } from 'node:crypto';
-import { constants, link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fsyncDir } from './fsutil.js';
 import { MaildirError } from './layout.js';
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+import { checkQuota, type QuotaLimit, recordQuota } from './quota.js';
 
 export async function ensureMaildir(dir: string): Promise<void> {
   await Promise.all(
@@ -37,6 +33,8 @@ export interface DeliverOptions {
   /** Bytes to write first, e.g. headers added by the filter. */
   prefix?: Buffer;
   source: Readable | Buffer;
+  /** The user's quota: `root` is the Maildir++ root (userMaildir), where maildirsize lives. */
+  quota?: { root: string; limit: QuotaLimit };
 }
 
 export interface Delivered {
@@ -98,6 +96,14 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
     throw err;
   }
   await fh.close();
+  if (opts.quota) {
+    try {
+      await checkQuota(opts.quota.root, opts.quota.limit, size);
+    } catch (err) {
+      await unlink(tmpPath).catch(() => {});
+      throw err;
+    }
+  }
   const name = `${base},S=${size}`;
   const finalPath = join(opts.dir, 'new', name);
   let created = true;
@@ -112,5 +118,6 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
     created = false;
   }
   await unlink(tmpPath).catch(() => {});
+  if (created && opts.quota) await recordQuota(opts.quota.root, size, 1);
   return { name, path: finalPath, size, created };
 }

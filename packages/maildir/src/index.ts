@@ -1,3 +1,45 @@
+// @postamt/maildir — Maildir++ on the shared volume. Delivery (deliver) for
+// the filter; the MailStore interface and its Maildir implementation for IMAP
+// and POP3; quota, events and the lower-level pieces for tools and tests.
 export { type Delivered, type DeliverOptions, deliver, ensureMaildir } from './deliver.js';
-export { folderDir, MaildirError, userMaildir } from './layout.js';
+export {
+  type MailEvent,
+  mailChannel,
+  type Publish,
+  publishMailEvent,
+  redisPublisher,
+  subscribeMailEvents,
+  withEvents,
+} from './events.js';
+export { type FlagOp, normalizeFlag, SYSTEM_FLAGS } from './flags.js';
+export { SPECIAL_USE } from './folders.js';
+export { INDEX_FILE, type IndexEntry } from './index-cache.js';
+export { KEYWORDS_FILE } from './keywords.js';
+export {
+  folderDir,
+  folderDiskName,
+  isInbox,
+  MAX_FOLDER_NAME,
+  MaildirError,
+  type MaildirErrorCode,
+  SEPARATOR,
+  userMaildir,
+} from './layout.js';
 export { listMessages, type MessageFile, parseName } from './list.js';
+export { FileLock, type LockOptions, withLock } from './lock.js';
+export { decodeMutf7, encodeMutf7 } from './mutf7.js';
+export { checkQuota, MAILDIRSIZE_FILE, type QuotaLimit, type QuotaUsage, quotaUsage } from './quota.js';
+export { MaildirStore, type MaildirStoreOptions } from './store.js';
+export { type SyncResult, syncFolder } from './sync.js';
+export type {
+  AppendOptions,
+  CopyResult,
+  FlagUpdate,
+  FolderInfo,
+  FolderSnapshot,
+  Indexer,
+  MailStore,
+  MessageInfo,
+  SpecialUse,
+} from './types.js';
+export { parseUidList, readUidList, UIDLIST_FILE, type UidList } from './uidlist.js';

@@ -1,0 +1,131 @@
+// Bringing a folder's UID list in line with its files (Dovecot's
+// maildir-sync.c). Readers first compare without the lock — the common case,
+// nothing changed, costs two readdirs and one read and never blocks. Only when
+// files appeared or vanished does the sync take the folder lock, re-read the
+// list and re-scan, so two processes never hand out the same UID:
+//   - bases not in the list get the next UIDs, in arrival order;
+//   - bases in the list but not on disk are dropped — after a second scan
+//     confirms it, because a file renamed during readdir can be missed once;
+//   - the next UID never goes down, so a dropped UID is never reused.
+// Every step leaves the folder consistent, so a crash anywhere needs no
+// special repair: the next sync finishes the job, breaks the dead holder's
+// lock, and removes what the crash left in tmp/.
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureMaildir } from './deliver.js';
+import { isMissing } from './fsutil.js';
+import { MaildirError } from './layout.js';
+import { type LockOptions, withLock } from './lock.js';
+import { compareBases, type FileRef, scanFolder } from './scan.js';
+import {
+  FOLDER_LOCK_FILE,
+  newUidValidity,
+  readUidList,
+  UIDLIST_FILE,
+  type UidList,
+  writeUidList,
+} from './uidlist.js';
+
+/** Maildir spec: a tmp/ file untouched for 36 hours is garbage. */
+const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+/** Our own temporary list files are garbage once the writer is gone; under the lock that is any old one. */
+const LIST_TMP_MAX_AGE_MS = 60 * 1000;
+
+export interface SyncResult {
+  list: UidList;
+  files: Map<string, FileRef>;
+  /** UIDs given out by this sync. */
+  added: number[];
+  /** UIDs dropped by this sync because their files are gone. */
+  removed: number[];
+}
+
+function matches(list: UidList, files: Map<string, FileRef>): boolean {
+  if (list.uids.size !== files.size) return false;
+  for (const base of files.keys()) if (!list.uids.has(base)) return false;
+  return true;
+}
+
+async function folderExists(dir: string): Promise<void> {
+  try {
+    await stat(dir);
+  } catch (e) {
+    if (isMissing(e)) throw new MaildirError('no such folder', 'not-found');
+    throw e;
+  }
+  // A crash while creating the folder may have left cur/ new/ tmp/ incomplete.
+  await ensureMaildir(dir);
+}
+
+async function cleanGarbage(dir: string): Promise<void> {
+  const now = Date.now();
+  const tmpDir = join(dir, 'tmp');
+  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+    const st = await stat(join(tmpDir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > TMP_MAX_AGE_MS) await unlink(join(tmpDir, name)).catch(() => {});
+  }
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(`${UIDLIST_FILE}.`) || !(name.endsWith('.tmp') || name.endsWith('.stale'))) continue;
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > LIST_TMP_MAX_AGE_MS) await unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+export interface SyncOptions {
+  lock?: LockOptions;
+  /**
+   * Runs under the folder lock just before the scan — APPEND, COPY and MOVE
+   * make their files visible here, so no other process can sync (and expunge)
+   * the new message before this sync has given it its UID.
+   */
+  mutate?: () => Promise<void>;
+}
+
+export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<SyncResult> {
+  await folderExists(dir);
+  const first = await readUidList(dir);
+  if (!opts.mutate) {
+    const seen = await scanFolder(dir);
+    if (first.list && matches(first.list, seen))
+      return { list: first.list, files: seen, added: [], removed: [] };
+  }
+
+  return withLock(
+    join(dir, FOLDER_LOCK_FILE),
+    async () => {
+      await opts.mutate?.();
+      const { list: old } = await readUidList(dir);
+      const files = await scanFolder(dir);
+      let missing = old ? [...old.uids.keys()].filter((b) => !files.has(b)) : [];
+      if (missing.length > 0) {
+        const again = await scanFolder(dir);
+        for (const base of missing) {
+          const ref = again.get(base);
+          if (ref) files.set(base, ref);
+        }
+        missing = missing.filter((b) => !files.has(b));
+      }
+      const list: UidList = old
+        ? { uidValidity: old.uidValidity, nextUid: old.nextUid, uids: new Map() }
+        : { uidValidity: newUidValidity(first.list?.uidValidity), nextUid: 1, uids: new Map() };
+      const removed: number[] = [];
+      if (old) {
+        for (const [base, uid] of old.uids) {
+          if (files.has(base)) list.uids.set(base, uid);
+          else removed.push(uid);
+        }
+      }
+      const fresh = [...files.keys()].filter((b) => !list.uids.has(b)).sort(compareBases);
+      const added: number[] = [];
+      for (const base of fresh) {
+        list.uids.set(base, list.nextUid);
+        added.push(list.nextUid);
+        list.nextUid++;
+      }
+      if (!old || added.length > 0 || removed.length > 0) await writeUidList(dir, list);
+      await cleanGarbage(dir);
+      return { list, files, added, removed };
+    },
+    opts.lock,
+  );
+}
