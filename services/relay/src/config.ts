@@ -1,0 +1,120 @@
+// Relay settings: the common POSTAMT_* ones plus the retry schedule, the
+// receiving-server checks and the SMTP client limits. Declared once here and
+// validated at start-up; process.env is not read anywhere else.
+import {
+  booleanish,
+  commonShape,
+  duration,
+  loadConfig,
+  markSecret,
+  port,
+  withCommonRules,
+} from '@postamt/config';
+import { type Cidr, parseCidr, parseDnsblSite } from '@postamt/smtp-policy';
+import { z } from 'zod';
+
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** What a failed receiving-server check does: defer the destination, only log, or skip the check. */
+export const checkPolicy = z.enum(['defer', 'warn', 'off']);
+export type CheckPolicy = z.output<typeof checkPolicy>;
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+const cidrList = list.transform((items, ctx) => {
+  const out: Cidr[] = [];
+  for (const item of items) {
+    const c = parseCidr(item);
+    if (!c) {
+      ctx.addIssue({ code: 'custom', message: 'expected a comma-separated list of CIDRs, e.g. 127.0.0.0/8' });
+      return z.NEVER;
+    }
+    out.push(c);
+  }
+  return out;
+});
+
+const dnsblList = list.transform((items, ctx) => {
+  const sites = items.map(parseDnsblSite);
+  if (sites.some((s) => s === null)) {
+    ctx.addIssue({ code: 'custom', message: 'expected zone[=filter][*weight] items, e.g. zen.spamhaus.org' });
+    return z.NEVER;
+  }
+  return sites as NonNullable<(typeof sites)[number]>[];
+});
+
+export const relaySchema = withCommonRules(
+  z.object({
+    ...commonShape,
+    /** Jobs (messages) handled at once by this process. */
+    relayConcurrency: count(1, 1000).default(20),
+    /** SMTP sessions open at once per destination (Postfix default_destination_concurrency_limit). */
+    relayDestinationConcurrency: count(1, 100).default(10),
+    /** Recipients per SMTP transaction (Postfix smtp_destination_recipient_limit; RFC 5321 §4.5.3.1.8). */
+    relayRecipientLimit: count(1, 1000).default(50),
+    /** TCP port of MX hosts (25; tests point it at their sink). Transport overrides carry their own. */
+    relaySmtpPort: port.default(25),
+    /** First retry after a temporary failure, doubling up to relayRetryMax (Postfix minimal/maximal_backoff_time). */
+    relayRetryMin: duration.prefault('5m').refine((ms) => ms >= 10, 'expected at least 10ms'),
+    relayRetryMax: duration.prefault('4000s'),
+    /** Give up and bounce after this long in the queue (Postfix maximal_queue_lifetime). */
+    relayMaxLifetime: duration.prefault('5d'),
+    /** Send one delay warning (DSN Action: delayed) after this long; 0 turns warnings off. */
+    relayDelayWarning: duration.prefault('0'),
+    relayConnectTimeout: duration.prefault('30s'),
+    relayGreetingTimeout: duration.prefault('5m'),
+    /** Inactivity limit of an SMTP session (RFC 5321 §4.5.3.2 asks for minutes; DATA end waits 10m). */
+    relaySocketTimeout: duration.prefault('10m'),
+    relayDnsTimeout: duration.prefault('10s'),
+    /** Forward-confirmed reverse DNS of the receiving server's address. */
+    relayFcrdnsPolicy: checkPolicy.default('warn'),
+    /** Blocklists the receiving server's address is looked up in (postscreen syntax). */
+    relayDnsblSites: dnsblList.default([]),
+    relayDnsblPolicy: checkPolicy.default('off'),
+    /** MTA-STS (RFC 8461): fetch policies and enforce them when their mode is enforce. */
+    relayMtaSts: booleanish.default(true),
+    /** AUTH for transport overrides (a smarthost); only ever sent over TLS. */
+    relaySmarthostUser: z.string().optional(),
+    relaySmarthostPassword: z.string().optional(),
+    /**
+     * TESTS ONLY: networks the relay may connect to although they are not public
+     * (loopback, private, ...). Empty in production; the SSRF guard stays on for
+     * every other address.
+     */
+    relayTestAllowNetworks: cidrList.default([]),
+    /** BullMQ job lock: a crashed relay's job is taken over after about this long. */
+    relayJobLock: duration.prefault('60s').refine((ms) => ms >= 1000, 'expected at least 1s'),
+  }),
+).superRefine((v, ctx) => {
+  if (v.relayRetryMax < v.relayRetryMin) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayRetryMax'],
+      message: 'expected at least POSTAMT_RELAY_RETRY_MIN',
+    });
+  }
+  if (v.relayMaxLifetime < v.relayRetryMin) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayMaxLifetime'],
+      message: 'expected at least POSTAMT_RELAY_RETRY_MIN',
+    });
+  }
+  if (Boolean(v.relaySmarthostUser) !== Boolean(v.relaySmarthostPassword)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relaySmarthostPassword'],
+      message: 'expected both POSTAMT_RELAY_SMARTHOST_USER and _PASSWORD, or neither',
+    });
+  }
+});
+
+markSecret('relaySmarthostPassword');
+
+export type RelayConfig = z.output<typeof relaySchema>;
+
+export function loadRelayConfig(env?: NodeJS.ProcessEnv): RelayConfig {
+  return loadConfig(relaySchema, { service: 'relay', env });
+}
