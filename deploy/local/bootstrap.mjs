@@ -22,7 +22,7 @@ const RUNTIME_PROGRAMS = {
   'sa-learn': 'spamassassin',
   openssl: 'openssl',
 };
-const TEST_PROGRAMS = { swaks: 'swaks', curl: 'curl', 'smtp-source': 'postfix' };
+const TEST_PROGRAMS = { swaks: 'swaks', curl: 'curl', 'smtp-source': 'postfix', fetchmail: 'fetchmail', chromium: 'chromium' };
 const BENCH_PROGRAMS = { postfix: 'postfix', 'smtp-source': 'postfix' };
 
 function log(msg) {

@@ -6,12 +6,16 @@ import { promisify } from 'node:util';
 import { Directory } from '@postamt/directory';
 import { connectRedis, type Redis } from '@postamt/queue';
 import {
+  type ClamdServer,
   freePort,
   makeTempDir,
   type RedisServer,
   type ServiceProcess,
+  type SpamdServer,
+  startClamd,
   startRedis,
   startService,
+  startSpamd,
   waitFor,
 } from '@postamt/testkit';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -21,38 +25,52 @@ const run = promisify(execFile);
 
 let redisServer: RedisServer;
 let redis: Redis;
+let clamd: ClamdServer;
+let spamd: SpamdServer;
 const services: ServiceProcess[] = [];
 let smtpPort: number;
 let pop3Port: number;
 
 beforeAll(async () => {
-  redisServer = await startRedis();
+  [redisServer, clamd, spamd] = await Promise.all([startRedis(), startClamd(), startSpamd()]);
   redis = connectRedis(redisServer.url, 'worker');
   const directory = new Directory(redis);
   await directory.addDomain('example.test');
   await directory.putUser({ address: 'alice@example.test', password: 'alice-secret' });
   const data = makeTempDir('e2e');
+  const logDir = makeTempDir('e2e-logs');
+  process.stderr.write(`e2e service logs: ${logDir}\n`);
   smtpPort = await freePort();
   pop3Port = await freePort();
   const common = {
     POSTAMT_DATA: data,
     POSTAMT_REDIS_URL: redisServer.url,
     POSTAMT_HOSTNAME: 'mx.postamt.test',
+    POSTAMT_CLAMD: clamd.address,
+    POSTAMT_SPAMD: spamd.address,
   };
   services.push(
     ...(await Promise.all([
       // The test client connects from loopback without DNS records: trust it for the DNS-based checks.
-      startService('intake', {
-        ...common,
-        POSTAMT_SMTP_PORT: String(smtpPort),
-        POSTAMT_MYNETWORKS: '127.0.0.0/8',
-      }),
-      startService('filter', common),
-      startService('pop3', {
-        ...common,
-        POSTAMT_POP3_PORT: String(pop3Port),
-        POSTAMT_POP3S_PORT: String(await freePort()),
-      }),
+      startService(
+        'intake',
+        {
+          ...common,
+          POSTAMT_SMTP_PORT: String(smtpPort),
+          POSTAMT_MYNETWORKS: '127.0.0.0/8',
+        },
+        { logDir },
+      ),
+      startService('filter', common, { logDir }),
+      startService(
+        'pop3',
+        {
+          ...common,
+          POSTAMT_POP3_PORT: String(pop3Port),
+          POSTAMT_POP3S_PORT: String(await freePort()),
+        },
+        { logDir },
+      ),
     ])),
   );
 });
@@ -60,7 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(services.map((s) => s.stop()));
   redis.disconnect();
-  await redisServer.stop();
+  await Promise.all([redisServer.stop(), clamd.stop(), spamd.stop()]);
 });
 
 async function smtpSend(from: string, to: string, body: Buffer): Promise<string> {
@@ -126,10 +144,15 @@ describe('walking skeleton', () => {
     expect(list.trim().split('\r\n')).toHaveLength(1);
     const message = await pop3([`pop3://127.0.0.1:${pop3Port}/1`]);
     const text = message.toString('latin1');
-    // intake prepends exactly one Received header; the rest is the sent bytes.
+    // The filter adds its verdict headers, intake exactly one Received header;
+    // after those come the sent bytes, unchanged.
+    const [head = ''] = text.split('\r\n\r\n');
+    expect(head).toMatch(/^X-Spam-Status: No, score=-?\d+\.\d+/m);
+    expect(head).toMatch(/^X-Virus-Scanned: /m);
+    expect(text.match(/^Received: /gm)).toHaveLength(1);
     expect(text).toMatch(
       new RegExp(
-        `^Received: from client\\.example\\.org \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby mx\\.postamt\\.test \\(Postamt\\) with ESMTP id ${id}\\r\\n`,
+        `\r\nReceived: from client\\.example\\.org \\(unknown \\[127\\.0\\.0\\.1\\]\\)\r\n\tby mx\\.postamt\\.test \\(Postamt\\) with ESMTP id ${id}\r\n`,
       ),
     );
     const afterReceived = message.subarray(text.indexOf('From: Bob'));

@@ -25,8 +25,9 @@ export const catalog = {
   filter: {
     queue: 'filter',
     schema: filterJob,
-    // Scanner outages are retried for about a day before the message goes to quarantine.
-    attempts: 50,
+    // Scanner outages are retried for about a day (5 s doubling: 14 waits ≈ 23 h)
+    // before the last attempt sends the message to quarantine.
+    attempts: 15,
     backoff: { type: 'exponential' as const, delay: 5_000 },
   },
   relay: {

@@ -25,6 +25,11 @@ export interface SpamdOptions {
   children?: number;
   /** Extra SpamAssassin config lines (--cf). */
   extraConfig?: string[];
+  /**
+   * Per-user Bayes: spamd keeps each `User:`'s Bayes store in <home>/<user>/
+   * (--virtual-config-dir) instead of one site-wide store.
+   */
+  perUserBayes?: boolean;
 }
 
 /** SPAMC PING → PONG. */
@@ -51,7 +56,7 @@ export function spamdArgs(o: { port: number; home: string; dir: string; options?
   const isRoot = process.getuid?.() === 0;
   const children = o.options?.children ?? 2;
   const cf = [
-    `bayes_path ${join(o.home, '.spamassassin/bayes')}`,
+    ...(o.options?.perUserBayes ? [] : [`bayes_path ${join(o.home, '.spamassassin/bayes')}`]),
     'bayes_file_mode 0770',
     'bayes_auto_learn 0',
     'use_bayes 1',
@@ -62,6 +67,7 @@ export function spamdArgs(o: { port: number; home: string; dir: string; options?
   ];
   return [
     '-x',
+    ...(o.options?.perUserBayes ? [`--virtual-config-dir=${join(o.home, '%u')}`] : []),
     ...(isRoot ? ['-u', 'debian-spamd'] : []),
     '-H',
     o.home,

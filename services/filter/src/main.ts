@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// filter: config → Redis, spool, directory → BullMQ worker on the filter queue
-// → health/metrics → graceful stop (finish jobs in flight).
+// filter: config → Redis, spool, directory, scanner clients → BullMQ workers on
+// the filter and learn queues → health/metrics → graceful stop (finish jobs in flight).
 import { ConfigError } from '@postamt/config';
 import { Directory } from '@postamt/directory';
 import { Counter, createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { catalog, connectRedis, pingRedis, Queues, Spool, Worker } from '@postamt/queue';
+import { CircuitBreaker, ClamdClient, SpamdClient } from '@postamt/scanners';
+import { Authenticator, dnsResolver } from './authenticate.js';
 import { loadFilterConfig } from './config.js';
+import { processLearn } from './learn.js';
 import { processMessage } from './process-message.js';
+import { RedisVerdictStore } from './verdict-store.js';
 
 async function main(): Promise<void> {
   const config = loadFilterConfig();
@@ -15,10 +19,43 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const spool = new Spool(config.data);
   await spool.init();
+  const deadlines = {
+    connectMs: config.scanConnectTimeout,
+    idleMs: config.scanIdleTimeout,
+    totalMs: config.scanTimeout,
+  };
+  const scanners = {
+    clamd: new ClamdClient({ ...config.clamd, deadlines, maxBytes: config.clamdMaxBytes }),
+    spamd: new SpamdClient({ ...config.spamd, deadlines, maxBytes: config.spamdMaxBytes }),
+    breakers: {
+      clamd: new CircuitBreaker({
+        threshold: config.scanBreakerThreshold,
+        cooldownMs: config.scanBreakerCooldown,
+      }),
+      spamd: new CircuitBreaker({
+        threshold: config.scanBreakerThreshold,
+        cooldownMs: config.scanBreakerCooldown,
+      }),
+    },
+    perUserSpam: config.spamdPerUser,
+    auth: config.authChecks ? new Authenticator(dnsResolver(config.dnsServers), config.hostname) : null,
+  };
   const deps = {
     spool,
     queues: new Queues(redis),
     directory: new Directory(redis),
+    scanners,
+    verdicts: new RedisVerdictStore(redis),
+    levels: {
+      tag: config.spamTagLevel,
+      tag2: config.spamTag2Level,
+      kill: config.spamKillLevel,
+      limitAction: config.scanLimitAction,
+      dmarcRejectAction: config.dmarcRejectAction,
+      bannedExtensions: config.bannedExtensions,
+      subjectTag: config.spamSubjectTag,
+    },
+    levelOverrides: config.spamLevels,
     dataDir: config.data,
     hostname: config.hostname,
     logger,
@@ -26,8 +63,8 @@ async function main(): Promise<void> {
   const registry = createRegistry('filter');
   const processed = new Counter({
     name: 'postamt_filter_messages_total',
-    help: 'Messages processed by the filter, by outcome',
-    labelNames: ['outcome'],
+    help: 'Messages processed by the filter, by outcome and verdict',
+    labelNames: ['outcome', 'verdict'],
     registers: [registry],
   });
 
@@ -35,14 +72,29 @@ async function main(): Promise<void> {
     catalog.filter.queue,
     async (job) => {
       const { spoolId } = catalog.filter.schema.parse(job.data);
-      const outcome = await processMessage(deps, spoolId);
-      processed.inc({ outcome: outcome.kind });
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const outcome = await processMessage(deps, spoolId, { finalAttempt });
+      processed.inc({ outcome: outcome.kind, verdict: outcome.kind === 'done' ? outcome.verdict : 'none' });
       return outcome;
     },
     { connection: redis, concurrency: config.filterConcurrency },
   );
-  worker.on('failed', (job, err) => logger.error({ queueId: job?.id, err }, 'filter job failed, will retry'));
+  worker.on('failed', (job, err) =>
+    logger.error({ queueId: job?.id, err: err.message }, 'filter job failed, will retry'),
+  );
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+
+  const learner = new Worker(
+    catalog.learn.queue,
+    async (job) =>
+      processLearn(
+        { spamd: scanners.spamd, dataDir: config.data, logger },
+        catalog.learn.schema.parse(job.data),
+      ),
+    { connection: redis, concurrency: config.learnConcurrency },
+  );
+  learner.on('failed', (job, err) => logger.error({ jobId: job?.id, err: err.message }, 'learn job failed'));
+  learner.on('error', (err) => logger.warn({ err: err.message }, 'learn worker error'));
 
   const ops = await startOpsServer({
     port: config.metricsPort,
@@ -50,10 +102,10 @@ async function main(): Promise<void> {
     registry,
     checks: { redis: () => pingRedis(redis) },
   });
-  logger.info({ concurrency: config.filterConcurrency }, 'filter worker started');
+  logger.info({ concurrency: config.filterConcurrency, levels: deps.levels }, 'filter worker started');
 
   onShutdown(logger, async () => {
-    await worker.close();
+    await Promise.all([worker.close(), learner.close()]);
     await ops.close();
     await deps.queues.close();
     redis.disconnect();

@@ -1,36 +1,80 @@
-// One filter job: read the spooled message, expand its recipients, deliver a
-// copy to each local recipient's INBOX, hand remote recipients to the relay
-// queue, and remove the spool file when every recipient is taken care of.
+// One filter job: read the spooled message, expand its recipients, scan it
+// once (clamd ∥ spamd, with sender authentication and attachment names), decide:
+//   - virus, banned attachment, DMARC reject, scan limit (by policy), or
+//     unscanned → quarantine for everyone; for a virus or banned attachment
+//     each local recipient gets a short notice (never a bounce)
+//   - otherwise per local recipient, by their own levels: clean → INBOX,
+//     spam (≥ tag2) → Junk, ≥ kill → quarantine
+//   - remote recipients → the relay queue (quarantine if ≥ the global kill level)
+// and remove the spool file when every recipient is taken care of.
 //
-// Idempotent by construction, because BullMQ delivers at least once: each
-// Maildir file name is derived from the spool id and recipient, so a retry
-// after a crash finds the copies it already made instead of making new ones.
-// (Scanning with clamd and spamd comes with the filter issue.)
-import { createHash } from 'node:crypto';
+// Scanner trouble is never a verdict: the job throws ScannersUnavailable so
+// BullMQ retries with backoff; only on the last attempt is the message
+// quarantined as unscanned, with an alert. Mail is never delivered unscanned.
+//
+// Idempotent, because BullMQ delivers at least once: Maildir file names derive
+// from the spool id and recipient, the quarantine entry from the spool id, and
+// the scan report of the first attempt is reused by later ones.
 import type { Directory, User } from '@postamt/directory';
 import { deliver, folderDir, userMaildir } from '@postamt/maildir';
 import type { Logger } from '@postamt/observability';
 import { type Queues, type Spool, SpoolError, spoolIdTime } from '@postamt/queue';
+import { composeHeader } from './copy.js';
+import { deliveryKey } from './delivery-key.js';
+import { type LevelOverrides, levelsFor } from './levels.js';
+import { subjectOf } from './notice.js';
+import { deliverNotices } from './notify.js';
+import { quarantine } from './quarantine.js';
+import { readHeader, skipBytes } from './read-head.js';
+import { type ScanFailure, type Scanners, type ScanReport, scanMessage } from './scan.js';
+import { decide, isHeld, type Levels, type Verdict } from './verdict.js';
+import type { VerdictStore } from './verdict-store.js';
 
 export interface FilterDeps {
   spool: Spool;
   queues: Queues;
   directory: Directory;
+  scanners: Scanners;
+  verdicts: VerdictStore;
+  levels: Levels;
+  /** Per-domain and per-user spam levels over `levels`. */
+  levelOverrides: LevelOverrides;
   dataDir: string;
   hostname: string;
   logger: Logger;
 }
 
 export type FilterOutcome =
-  | { kind: 'done'; delivered: number; duplicates: number; relayed: number; dropped: number }
+  | {
+      kind: 'done';
+      verdict: Verdict['kind'];
+      delivered: number;
+      duplicates: number;
+      relayed: number;
+      dropped: number;
+      quarantined: boolean;
+    }
   /** The spool file is gone: an earlier run finished, or intake never acknowledged it. */
   | { kind: 'no-spool-file' };
 
-function deliveryKey(spoolId: string, userKey: string): string {
-  return `${spoolId}_${createHash('sha256').update(userKey).digest('hex').slice(0, 12)}`;
+/** Thrown so that the queue retries the job later; the message stays in the spool. */
+export class ScannersUnavailable extends Error {
+  constructor(readonly failures: ScanFailure[]) {
+    super(`scanners unavailable: ${failures.map((f) => `${f.scanner} (${f.detail})`).join(', ')}`);
+    this.name = 'ScannersUnavailable';
+  }
 }
 
-export async function processMessage(deps: FilterDeps, spoolId: string): Promise<FilterOutcome> {
+export interface JobContext {
+  /** True on the job's last allowed attempt: unscannable mail then goes to quarantine. */
+  finalAttempt: boolean;
+}
+
+export async function processMessage(
+  deps: FilterDeps,
+  spoolId: string,
+  ctx: JobContext = { finalAttempt: false },
+): Promise<FilterOutcome> {
   let message: Awaited<ReturnType<Spool['openMessage']>>;
   try {
     message = await deps.spool.openMessage(spoolId);
@@ -50,26 +94,112 @@ export async function processMessage(deps: FilterDeps, spoolId: string): Promise
   }
   if (dropped > 0) log.warn({ dropped }, 'recipients no longer exist');
 
-  let delivered = 0;
-  let duplicates = 0;
+  let report: ScanReport | null = await deps.verdicts.get(spoolId);
+  if (!report) {
+    const sole = local.size === 1 && remote.size === 0 ? [...local.keys()][0] : undefined;
+    const scanned = await scanMessage(deps.scanners, message, sole);
+    if (scanned.ok) report = await deps.verdicts.put(spoolId, scanned.report);
+    else if (!ctx.finalAttempt) throw new ScannersUnavailable(scanned.failures);
+    else
+      log.error(
+        { alert: true, failures: scanned.failures },
+        'ALERT: scanners unavailable on the last attempt; message quarantined unscanned',
+      );
+  }
+  const verdict: Verdict = report
+    ? decide(report, deps.levels)
+    : { kind: 'unscanned', reason: 'scanners unavailable' };
+
+  const header = await readHeader(message.stream());
+  const compose = (v: Verdict, levels: Levels) =>
+    composeHeader(header, deps.hostname, report, v, levels).prefix;
+  const { removed } = composeHeader(header, deps.hostname, report, verdict, deps.levels);
+  if (removed.length > 0) log.info({ removed }, 'removed untrusted header fields');
+  const body = () => (header ? skipBytes(message.stream(), header.length) : message.stream());
   const time = Math.floor(spoolIdTime(spoolId) / 1000);
-  for (const user of local.values()) {
-    const result = await deliver({
-      dir: folderDir(userMaildir(deps.dataDir, user.key), 'INBOX'),
-      deliveryKey: deliveryKey(spoolId, user.key),
-      time,
-      host: deps.hostname,
-      source: message.stream(),
-    });
-    if (result.created) delivered++;
-    else duplicates++;
-    log.info({ to: user.address, file: result.name, created: result.created }, 'delivered');
-  }
-  if (remote.size > 0) {
-    await deps.queues.add('relay', spoolId, { spoolId, recipients: [...remote] });
-    log.info({ to: [...remote] }, 'handed to relay');
+  const outcome = {
+    kind: 'done' as const,
+    verdict: verdict.kind,
+    delivered: 0,
+    duplicates: 0,
+    relayed: 0,
+    dropped,
+    quarantined: false,
+  };
+  log.info({ verdict, scanMs: report?.ms, rules: report?.spam.rules }, 'verdict');
+
+  const hold = async (localHeld: User[], remoteHeld: string[], v: Verdict) => {
+    const q = await quarantine(
+      deps.dataDir,
+      {
+        id: spoolId,
+        quarantinedAt: new Date().toISOString(),
+        verdict: v,
+        envelope: message.envelope,
+        localRecipients: localHeld.map((u) => u.address),
+        remoteRecipients: remoteHeld,
+        scan: report,
+      },
+      compose(v, deps.levels),
+      body,
+    );
+    outcome.quarantined = true;
+    log.warn({ verdict: v.kind, path: q.path, created: q.created }, 'quarantined');
+  };
+
+  // Message-wide verdicts (virus, banned, limit, DMARC, unscanned) hold it for
+  // everyone. A spam score is judged per recipient against their own levels.
+  if (isHeld(verdict) && verdict.kind !== 'kill') {
+    await hold([...local.values()], [...remote], verdict);
+    if (verdict.kind === 'virus' || verdict.kind === 'banned') {
+      const reason =
+        verdict.kind === 'virus'
+          ? { kind: verdict.kind, what: verdict.signature }
+          : { kind: verdict.kind, what: verdict.names.join(', ') };
+      await deliverNotices({ dataDir: deps.dataDir, hostname: deps.hostname }, [...local.values()], {
+        queueId: spoolId,
+        mailFrom: message.envelope.mailFrom,
+        reason,
+        subject: subjectOf(header),
+        time,
+      });
+    }
   } else {
-    await deps.spool.remove(spoolId);
+    const killed: User[] = [];
+    for (const user of local.values()) {
+      const levels = levelsFor(deps.levels, deps.levelOverrides, user.key);
+      const v = report ? decide(report, levels) : verdict;
+      if (v.kind === 'kill') {
+        killed.push(user);
+        continue;
+      }
+      const folder = v.kind === 'spam' ? 'Junk' : 'INBOX';
+      const result = await deliver({
+        dir: folderDir(userMaildir(deps.dataDir, user.key), folder),
+        deliveryKey: deliveryKey(spoolId, user.key),
+        time,
+        host: deps.hostname,
+        prefix: compose(v, levels),
+        source: body(),
+      });
+      if (result.created) outcome.delivered++;
+      else outcome.duplicates++;
+      log.info({ to: user.address, folder, file: result.name, created: result.created }, 'delivered');
+    }
+    // Outbound mail is judged by the global levels.
+    const remoteHeld = verdict.kind === 'kill' ? [...remote] : [];
+    if (killed.length > 0 || remoteHeld.length > 0) {
+      await hold(killed, remoteHeld, { kind: 'kill', score: report?.spam.score ?? 0 });
+    }
+    if (remote.size > 0 && remoteHeld.length === 0) {
+      await deps.queues.add('relay', spoolId, { spoolId, recipients: [...remote] });
+      outcome.relayed = remote.size;
+      log.info({ to: [...remote] }, 'handed to relay');
+      await deps.verdicts.delete(spoolId);
+      return outcome;
+    }
   }
-  return { kind: 'done', delivered, duplicates, relayed: remote.size, dropped };
+  await deps.spool.remove(spoolId);
+  await deps.verdicts.delete(spoolId);
+  return outcome;
 }

@@ -1,84 +1,61 @@
-// The filter's delivery step against a real Redis (directory, queues) and a
-// real Maildir on disk: delivery to users and aliases, idempotence on retry.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The filter's delivery step against a real Redis (directory, queues), real
+// scanners and a real Maildir on disk: delivery to users and aliases, the
+// original bytes kept after the filter's header fields, idempotence on retry.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Directory } from '@postamt/directory';
-import { createLogger } from '@postamt/observability';
-import { connectRedis, Queues, type Redis, Spool } from '@postamt/queue';
-import { makeTempDir, type RedisServer, startRedis } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FilterDeps, processMessage } from '../src/process-message.js';
+import { processMessage } from '../src/process-message.js';
+import { type FilterEnv, filesOf, spoolMessage, startFilterEnv } from './env.js';
 
-let server: RedisServer;
-let redis: Redis;
-let deps: FilterDeps;
+let env: FilterEnv;
 
 beforeAll(async () => {
-  server = await startRedis();
-  redis = connectRedis(server.url, 'worker');
-  const directory = new Directory(redis);
-  await directory.addDomain('example.test');
-  for (const u of ['alice', 'bob', 'carol'])
-    await directory.putUser({ address: `${u}@example.test`, password: 'p' });
-  await directory.putAlias('team@example.test', [
-    'alice@example.test',
-    'bob@example.test',
-    'carol@example.test',
-  ]);
-  const data = makeTempDir('filter');
-  const spool = new Spool(data);
-  await spool.init();
-  deps = {
-    spool,
-    queues: new Queues(redis),
-    directory,
-    dataDir: data,
-    hostname: 'mx.example.test',
-    logger: createLogger({ service: 'filter-test', level: 'silent' }),
-  };
-});
+  env = await startFilterEnv();
+}, 120_000);
+afterAll(() => env?.stop());
 
-afterAll(async () => {
-  await deps.queues.close();
-  redis.disconnect();
-  await server.stop();
-});
-
-const BODY = Buffer.from('Received: from x\r\nSubject: hi\r\n\r\nHello.\r\n');
-
-function spoolMessage(rcpts: string[]): Promise<string> {
-  return deps.spool.put(
-    {
-      receivedAt: new Date().toISOString(),
-      mailFrom: 'bob@example.org',
-      rcptTo: rcpts.map((address) => ({ address })),
-      source: 'mx',
-      client: { ip: '192.0.2.1' },
-      params: {},
-    },
-    BODY,
-  );
-}
-
-function inbox(user: string): string[] {
-  return readdirSync(join(deps.dataDir, 'mail/example.test', user, 'new'));
-}
+const BODY = Buffer.from(
+  [
+    'Received: from client.example.org ([192.0.2.1]) by mx.example.test; Sat, 28 Nov 2026 07:00:00 +0000',
+    'From: Sender <sender@example.org>',
+    'To: alice@example.test',
+    'Subject: lunch tomorrow',
+    'Date: Sat, 28 Nov 2026 07:00:00 +0000',
+    'Message-ID: <lunch-1@example.org>',
+    '',
+    'Hello Alice, shall we have lunch tomorrow at noon?',
+    '',
+  ].join('\r\n'),
+);
 
 describe('filter delivery', () => {
-  it('delivers the exact spooled bytes to each local recipient once, and removes the spool file', async () => {
-    const id = await spoolMessage(['alice@example.test']);
+  it('delivers the spooled bytes after the filter headers to each local recipient once, and removes the spool file', async () => {
+    const { deps } = env;
+    const id = await spoolMessage(deps, ['alice@example.test'], BODY);
     const outcome = await processMessage(deps, id);
-    expect(outcome).toEqual({ kind: 'done', delivered: 1, duplicates: 0, relayed: 0, dropped: 0 });
-    const [file] = inbox('alice').filter((n) => n.includes(id));
-    expect(readFileSync(join(deps.dataDir, 'mail/example.test/alice/new', file as string)).equals(BODY)).toBe(
-      true,
-    );
+    expect(outcome).toEqual({
+      kind: 'done',
+      verdict: 'clean',
+      delivered: 1,
+      duplicates: 0,
+      relayed: 0,
+      dropped: 0,
+      quarantined: false,
+    });
+    const [file] = filesOf(deps.dataDir, 'alice', id);
+    const text = (file as Buffer).toString('latin1');
+    // Authentication (no records in the test DNS: spf=none), then the scan results.
+    expect(text.startsWith('Received-SPF: none (mx.example.test: ')).toBe(true);
+    expect(text).toMatch(/^X-Virus-Scanned: ClamAV using Postamt on mx.example.test\r\n/m);
+    expect(text).toMatch(/^X-Spam-Flag: NO\r\n/m);
+    expect((file as Buffer).subarray((file as Buffer).length - BODY.length).equals(BODY)).toBe(true);
     expect(await deps.spool.exists(id)).toBe(false);
     expect(await processMessage(deps, id)).toEqual({ kind: 'no-spool-file' });
   });
 
   it('a retry after failing between recipients delivers the rest once and the first not again', async () => {
-    const id = await spoolMessage(['bob@example.test', 'carol@example.test']);
+    const { deps } = env;
+    const id = await spoolMessage(deps, ['bob@example.test', 'carol@example.test'], BODY);
     // Carol's mailbox cannot be written (a file where her Maildir should be): the job
     // fails after bob's copy, as a worker killed between recipients would.
     const carolDir = join(deps.dataDir, 'mail/example.test/carol');
@@ -86,18 +63,22 @@ describe('filter delivery', () => {
     mkdirSync(join(deps.dataDir, 'mail/example.test'), { recursive: true });
     writeFileSync(carolDir, 'in the way');
     await expect(processMessage(deps, id)).rejects.toThrow();
-    expect(inbox('bob').filter((n) => n.includes(id))).toHaveLength(1);
+    expect(filesOf(deps.dataDir, 'bob', id)).toHaveLength(1);
     expect(await deps.spool.exists(id)).toBe(true);
     rmSync(carolDir);
     const retry = await processMessage(deps, id);
     expect(retry).toMatchObject({ kind: 'done', delivered: 1, duplicates: 1 });
-    expect(inbox('bob').filter((n) => n.includes(id))).toHaveLength(1);
-    expect(inbox('carol').filter((n) => n.includes(id))).toHaveLength(1);
+    expect(filesOf(deps.dataDir, 'bob', id)).toHaveLength(1);
+    const [bob] = filesOf(deps.dataDir, 'bob', id);
+    const [carol] = filesOf(deps.dataDir, 'carol', id);
+    // The retry reused the first scan: both copies carry the same header block.
+    expect(carol?.equals(bob as Buffer)).toBe(true);
   });
 
-  it('expands aliases to every member', async () => {
-    const id = await spoolMessage(['team@example.test', 'alice@example.test']);
+  it('expands aliases to every member, scanning once', async () => {
+    const { deps } = env;
+    const id = await spoolMessage(deps, ['team@example.test', 'alice@example.test'], BODY);
     expect(await processMessage(deps, id)).toMatchObject({ kind: 'done', delivered: 3, duplicates: 0 });
-    for (const u of ['alice', 'bob', 'carol']) expect(inbox(u).filter((n) => n.includes(id))).toHaveLength(1);
+    for (const u of ['alice', 'bob', 'carol']) expect(filesOf(deps.dataDir, u, id)).toHaveLength(1);
   });
 });

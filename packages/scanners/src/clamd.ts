@@ -1,0 +1,99 @@
+// A clamd client: INSTREAM over TCP, streamed from a Readable in chunks, with
+// deadlines and a byte cap (clamd(8) "INSTREAM": `zINSTREAM\0`, then chunks of
+// <4-byte big-endian length><data>, ended by a zero-length chunk).
+//
+// The cap stays below clamd's StreamMaxLength: past it clamd stops with an
+// ERROR and we would learn nothing. We send the first `maxBytes`, end the
+// stream, and report `limit` (with `truncated`) unless that prefix is infected,
+// so a policy decides what an unscannable tail means.
+// Every outcome is a value; nothing throws.
+import type { Readable } from 'node:stream';
+import { type ClamdResult, parseClamdReply } from './clamd-reply.js';
+import { type Deadlines, defaultDeadlines, type Endpoint } from './deadlines.js';
+import { type ExchangeResult, exchange } from './exchange.js';
+
+export interface ClamdOptions extends Endpoint {
+  deadlines?: Partial<Deadlines>;
+  /** Bytes sent at most; keep it below clamd's StreamMaxLength. */
+  maxBytes?: number;
+  /** Chunk size on the wire. */
+  chunkBytes?: number;
+}
+
+const NUL_TERMINATED = (b: Buffer) => b.includes(0);
+
+function frame(data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length, 0);
+  return Buffer.concat([len, data]);
+}
+
+function failure(r: Extract<ExchangeResult, { ok: false }>): ClamdResult {
+  return { status: 'error', detail: `${r.reason}: ${r.detail}`, raw: r.reply.toString('latin1') };
+}
+
+export class ClamdClient {
+  readonly endpoint: Endpoint;
+  private readonly deadlines: Deadlines;
+  private readonly maxBytes: number;
+  private readonly chunkBytes: number;
+
+  constructor(opts: ClamdOptions) {
+    this.endpoint = { host: opts.host, port: opts.port };
+    this.deadlines = { ...defaultDeadlines, ...opts.deadlines };
+    this.maxBytes = opts.maxBytes ?? 25 * 1024 * 1024;
+    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+  }
+
+  /** zPING → PONG: true when clamd answers within the deadlines. */
+  async ping(): Promise<boolean> {
+    const r = await exchange({
+      endpoint: this.endpoint,
+      deadlines: this.deadlines,
+      send: async (write) => {
+        await write(Buffer.from('zPING\0'));
+      },
+      complete: NUL_TERMINATED,
+    });
+    return r.ok && r.reply.toString('latin1').replace(/\0+$/, '') === 'PONG';
+  }
+
+  /** Scans a message. `source` is consumed (and destroyed if not read to the end). */
+  async scan(source: Readable | Buffer): Promise<ClamdResult> {
+    let sent = 0;
+    let truncated = false;
+    // A source that fails while we are not reading it (say, the connection was
+    // refused first) must not become an unhandled 'error' event.
+    if (!Buffer.isBuffer(source)) source.on('error', () => {});
+    const r = await exchange({
+      endpoint: this.endpoint,
+      deadlines: this.deadlines,
+      complete: NUL_TERMINATED,
+      send: async (write) => {
+        if (!(await write(Buffer.from('zINSTREAM\0')))) return;
+        const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
+        for await (const raw of chunks) {
+          let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+          if (sent + chunk.length > this.maxBytes) {
+            chunk = chunk.subarray(0, this.maxBytes - sent);
+            truncated = true;
+          }
+          for (let i = 0; i < chunk.length; i += this.chunkBytes) {
+            const part = chunk.subarray(i, i + this.chunkBytes);
+            if (!(await write(frame(part)))) return;
+            sent += part.length;
+          }
+          if (truncated) break;
+        }
+        await write(Buffer.alloc(4)); // zero-length chunk: end of stream
+      },
+    });
+    if (!Buffer.isBuffer(source)) source.destroy();
+    if (!r.ok) return failure(r);
+    const result = parseClamdReply(r.reply.toString('latin1'));
+    if (!truncated || result.status === 'infected' || result.status === 'error') {
+      return truncated ? { ...result, truncated } : result;
+    }
+    return { status: 'limit', signature: 'Postamt.ScanSizeCap', truncated, raw: result.raw };
+  }
+}
