@@ -39,6 +39,8 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Reads the stream to its end without keeping the bytes. */
 async function drain(stream: Readable): Promise<void> {
+  // A stream destroyed by a failed `for await` has nothing left to give (and will not emit 'close' again).
+  if (stream.destroyed) return;
   stream.resume();
   if (stream.readableEnded) return;
   await new Promise<void>((resolve) => {

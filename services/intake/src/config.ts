@@ -10,7 +10,40 @@ import {
   withCommonRules,
 } from '@postamt/config';
 import { z } from 'zod';
-import { policyShape } from './policy-config.js';
+import { cidrList, policyShape } from './policy-config.js';
+
+/** The SMTP layer's protocol hygiene and limits (packages/smtp-server). */
+const smtpShape = {
+  /**
+   * Clients not seen passing recently wait this long for the greeting; talking
+   * meanwhile drops them (pregreet). 0 greets everyone at once.
+   */
+  smtpPregreetWait: duration.prefault('300ms'),
+  /** How long a client that passed is greeted without the wait (memory and Redis). */
+  smtpPregreetRemember: duration.prefault('1d'),
+  /** Expect a PROXY v1/v2 header on every connection (only behind a load balancer). */
+  proxyProtocol: booleanish.prefault('off'),
+  /** Concurrent connections per client address (IPv6: per /64); 0 = no limit. */
+  smtpClientConnectionLimit: z.coerce.number().int().min(0).default(50),
+  /** MAIL FROM per client per window; 0 = no limit. Per intake process. */
+  smtpClientMessageRateLimit: z.coerce.number().int().min(0).default(0),
+  /** RCPT TO per client per window; 0 = no limit. Per intake process. */
+  smtpClientRecipientRateLimit: z.coerce.number().int().min(0).default(0),
+  smtpClientRateWindow: duration.prefault('60s'),
+  /** Clients never limited (as Postfix's smtpd_client_event_limit_exceptions). */
+  smtpLimitExceptions: cidrList.prefault('127.0.0.0/8,::1/128'),
+  /** Protocol errors before 421 (Postfix smtpd_hard_error_limit). */
+  smtpMaxErrors: z.coerce.number().int().min(1).max(1000).default(10),
+  /** RFC 5321 §4.5.3.2.7: at least 5 minutes. */
+  smtpCommandTimeout: duration.prefault('5m'),
+  /** RFC 5321 §4.5.3.2.5: at least 3 minutes between DATA blocks. */
+  smtpDataTimeout: duration.prefault('3m'),
+  /**
+   * A message with a dot next to a bare CR or LF (SMTP smuggling attempt): it is
+   * never split (only <CRLF>.<CRLF> ends DATA); `reject` also refuses it with 550.
+   */
+  smtpBareNewlineDot: z.enum(['accept', 'reject']).default('accept'),
+};
 
 export const intakeSchema = withCommonRules(
   z.object({
@@ -23,6 +56,7 @@ export const intakeSchema = withCommonRules(
     /** RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted. */
     maxRecipients: z.coerce.number().int().min(100).max(10_000).default(100),
     maxClients: z.coerce.number().int().min(1).default(1000),
+    ...smtpShape,
     /** Re-queue spool files without a job at start (see packages/queue sweep). */
     sweepOnStart: booleanish.prefault('true'),
     /** Spool files younger than this may still be waiting for their live intake to add the job. */

@@ -7,6 +7,7 @@ import { createLogger, createRegistry, onShutdown, startOpsServer } from '@posta
 import { connectRedis, pingRedis, Queues, Spool, sweepSpool } from '@postamt/queue';
 import { buildPolicy } from './build-policy.js';
 import { loadIntakeConfig } from './config.js';
+import { RedisPassedClients } from './passed-clients.js';
 import { startMxServer } from './server.js';
 import { loadTlsPair } from './tls.js';
 
@@ -53,6 +54,20 @@ async function main(): Promise<void> {
     maxMessageSize: config.maxMessageSize,
     maxRecipients: config.maxRecipients,
     maxClients: config.maxClients,
+    proxyProtocol: config.proxyProtocol,
+    pregreetWaitMs: config.smtpPregreetWait,
+    passedClients: new RedisPassedClients(redis, config.smtpPregreetRemember),
+    limits: {
+      connections: config.smtpClientConnectionLimit,
+      messages: config.smtpClientMessageRateLimit,
+      recipients: config.smtpClientRecipientRateLimit,
+      windowMs: config.smtpClientRateWindow,
+      exceptions: config.smtpLimitExceptions,
+    },
+    maxErrors: config.smtpMaxErrors,
+    commandTimeoutMs: config.smtpCommandTimeout,
+    dataTimeoutMs: config.smtpDataTimeout,
+    bareNewlineDot: config.smtpBareNewlineDot,
   });
 
   // Last, so /readyz answers only once the listener is up.

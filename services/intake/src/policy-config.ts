@@ -19,7 +19,7 @@ const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
-const cidrList = list.transform((items, ctx) => {
+export const cidrList = list.transform((items, ctx) => {
   const out = items.map((s) => parseCidr(s));
   if (out.some((c) => c === null)) {
     ctx.addIssue({

@@ -24,7 +24,6 @@ export function rfc5322Date(d: Date): string {
 
 /** Strips anything that could break the header (CR, LF, parentheses nesting is harmless). */
 function clean(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters must never reach a header
   return value.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 255);
 }
 

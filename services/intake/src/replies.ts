@@ -1,5 +1,5 @@
 // Named SMTP replies (RFC 5321 §4.2, enhanced codes RFC 3463). Handlers return
-// one of these; the server layer turns it into the wire reply. Reply text is
+// one of these; @postamt/smtp-server turns it into the wire reply. Reply text is
 // generic: details go to the log, never to the client.
 
 export interface SmtpReply {
@@ -21,10 +21,3 @@ export const Replies = {
   tempLookupFailure: reply(451, '4.3.0', 'Temporary lookup failure, try again later'),
   tempQueueFailure: reply(451, '4.3.0', 'Error: queue file write error, try again later'),
 } as const;
-
-/** The Error shape smtp-server turns into a reply line. */
-export function toSmtpError(r: SmtpReply): Error & { responseCode: number } {
-  const err = new Error(`${r.status} ${r.text}`) as Error & { responseCode: number };
-  err.responseCode = r.code;
-  return err;
-}

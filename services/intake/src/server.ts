@@ -1,16 +1,16 @@
-// The MX listener: smtp-server does the SMTP protocol; this module maps its
-// hooks onto Postamt's inbound policy (packages/smtp-policy), the recipient
-// lookup (recipients.ts) and acceptance (accept.ts). Stages, RFC 5321 §3:
-// connect (DNSBL) → MAIL FROM (HELO, FCrDNS, sender, SPF) → RCPT TO (syntax,
-// directory, greylisting) → DATA (spool and queue).
+// The MX listener: @postamt/smtp-server speaks SMTP; this module plugs
+// Postamt's inbound policy (packages/smtp-policy), the recipient lookup
+// (recipients.ts) and acceptance (accept.ts) into its hooks. Stages, RFC 5321
+// §3: connect (DNSBL) → MAIL FROM (HELO, FCrDNS, sender, SPF — HELO is judged
+// here, as Postfix's smtpd_delay_reject does) → RCPT TO (syntax, directory,
+// greylisting) → DATA (spool and queue).
 
-import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { Directory } from '@postamt/directory';
-import type { InboundPolicy, PolicySession } from '@postamt/smtp-policy';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+import { type Cidr, type InboundPolicy, inCidrs, type PolicySession } from '@postamt/smtp-policy';
+import { type PassedClientStore, type Session, type SmtpHooks, SmtpServer } from '@postamt/smtp-server';
 import { type AcceptDeps, acceptMessage } from './accept.js';
 import { checkRecipient } from './recipients.js';
-import { Replies, toSmtpError } from './replies.js';
 import type { TlsPair } from './tls.js';
 
 export interface MxServerOptions extends AcceptDeps {
@@ -22,6 +22,20 @@ export interface MxServerOptions extends AcceptDeps {
   maxMessageSize: number;
   maxRecipients: number;
   maxClients: number;
+  proxyProtocol: boolean;
+  pregreetWaitMs: number;
+  passedClients: PassedClientStore;
+  limits: {
+    connections: number;
+    messages: number;
+    recipients: number;
+    windowMs: number;
+    exceptions: readonly Cidr[];
+  };
+  maxErrors: number;
+  commandTimeoutMs: number;
+  dataTimeoutMs: number;
+  bareNewlineDot: 'accept' | 'reject';
 }
 
 export interface RunningServer {
@@ -29,114 +43,96 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function address(a: SMTPServerAddress | false): string {
-  return a ? a.address : '';
-}
-
-type Callback = (err?: Error | null) => void;
-
 export async function startMxServer(o: MxServerOptions): Promise<RunningServer> {
   const log = o.logger.child({ listener: 'mx' });
   /** Policy state per SMTP session, from connect to close. */
-  const sessions = new Map<string, PolicySession>();
-  const policyOf = (s: SMTPServerSession): PolicySession => {
-    let p = sessions.get(s.id);
+  const policies = new WeakMap<Session, PolicySession>();
+  const policyOf = (s: Session): PolicySession => {
+    let p = policies.get(s);
     if (!p) {
       p = o.policy.session(s.remoteAddress);
-      sessions.set(s.id, p);
+      policies.set(s, p);
     }
     return p;
   };
-  /** Runs a hook step; a bug or a dependency failure is a 451, never a hang. */
-  const guard = (what: string, cb: Callback, step: () => Promise<Error | undefined>) => {
-    step().then(
-      (err) => cb(err),
-      (err: unknown) => {
-        log.error({ err }, `${what} failed`);
-        cb(toSmtpError(Replies.tempLookupFailure));
-      },
-    );
-  };
 
-  const server = new SMTPServer({
-    name: o.hostname,
-    banner: 'ESMTP Postamt',
-    size: o.maxMessageSize,
-    authOptional: true,
-    // AUTH is never offered on the MX listener (RFC 4954 is for submission).
-    disabledCommands: ['AUTH'],
-    key: o.tls.key,
-    cert: o.tls.cert,
-    disableReverseLookup: true,
-    maxClients: o.maxClients,
-    logger: false,
-    onConnect(session, callback) {
-      guard('connect policy', callback, async () => {
-        const d = await policyOf(session).atConnect();
-        return d?.reply ? toSmtpError(d.reply) : undefined;
-      });
+  const hooks: SmtpHooks = {
+    async onConnect(session) {
+      const d = await policyOf(session).atConnect();
+      return d?.reply ?? null;
     },
-    onClose(session) {
-      sessions.delete(session.id);
+    async onMailFrom(session, from) {
+      const d = await policyOf(session).atMail(session.helo?.name, from.address);
+      return d?.reply ?? null;
     },
-    onMailFrom(addr, session, callback) {
-      guard('sender policy', callback, async () => {
-        const helo = session.hostNameAppearsAs || undefined;
-        const d = await policyOf(session).atMail(helo, addr.address);
-        return d?.reply ? toSmtpError(d.reply) : undefined;
-      });
-    },
-    onRcptTo(addr, session: SMTPServerSession, callback) {
-      if (session.envelope.rcptTo.length >= o.maxRecipients)
-        return callback(toSmtpError(Replies.tooManyRecipients));
-      guard('recipient policy', callback, async () => {
-        const p = policyOf(session);
-        const syntax = await p.atRcpt(addr.address);
-        if (syntax?.reply) return toSmtpError(syntax.reply);
-        const r = await checkRecipient(o.directory, addr.address);
-        if (r) return toSmtpError(r);
-        const grey = await p.greylist(address(session.envelope.mailFrom), addr.address);
-        return grey?.reply ? toSmtpError(grey.reply) : undefined;
-      });
-    },
-    onData(stream, session, callback) {
+    async onRcptTo(session, rcpt) {
       const p = policyOf(session);
-      acceptMessage(o, {
+      const syntax = await p.atRcpt(rcpt.address);
+      if (syntax?.reply) return syntax.reply;
+      const r = await checkRecipient(o.directory, rcpt.address);
+      if (r) return r;
+      const grey = await p.greylist(session.mailFrom?.address ?? '', rcpt.address);
+      return grey?.reply ?? null;
+    },
+    onData(session, stream) {
+      const p = policyOf(session);
+      const from = session.mailFrom;
+      return acceptMessage(o, {
         envelope: {
-          mailFrom: address(session.envelope.mailFrom),
-          rcptTo: session.envelope.rcptTo.map((r) => ({ address: r.address })),
+          mailFrom: from?.address ?? '',
+          rcptTo: session.rcptTo.map((r) => ({
+            address: r.address,
+            ...(r.params.orcpt ? { orcpt: r.params.orcpt } : {}),
+            ...(r.params.notify ? { notify: r.params.notify } : {}),
+          })),
           source: 'mx',
           client: {
             ip: session.remoteAddress,
-            helo: session.hostNameAppearsAs || undefined,
+            helo: session.helo?.name,
             ...(p.ptr ? { ptr: p.ptr } : {}),
-            ...(session.secure
-              ? { tls: session.tlsOptions ? session.tlsOptions.standardName || 'TLS' : 'TLS' }
-              : {}),
+            ...(session.tls ? { tls: `${session.tls.protocol} with cipher ${session.tls.cipher}` } : {}),
           },
-          params: {},
+          params: {
+            ...(from?.params.body ? { body: from.params.body } : {}),
+            ...(from?.params.smtputf8 ? { smtputf8: true } : {}),
+            ...(from?.params.ret ? { ret: from.params.ret } : {}),
+            ...(from?.params.envid ? { envid: from.params.envid } : {}),
+          },
         },
-        protocol: session.transmissionType ?? 'ESMTP',
+        protocol: session.transmissionType,
         headers: p.headers(),
         stream,
-      }).then(
-        (r) => (r.code === 250 ? callback(null, `${r.status} ${r.text}`) : callback(toSmtpError(r))),
-        (err: unknown) => {
-          log.error({ err }, 'accept failed');
-          callback(toSmtpError(Replies.tempQueueFailure));
-        },
-      );
+      });
     },
-  });
-  server.on('error', (err) => log.warn({ err }, 'smtp connection error'));
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(o.port, o.bind, () => resolve());
-  });
-  const port = (server.server.address() as AddressInfo).port;
-  log.info({ port, bind: o.bind }, 'listening');
-  return {
-    port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+
+  const server = new SmtpServer(
+    {
+      hostname: o.hostname,
+      banner: 'ESMTP Postamt',
+      maxMessageSize: o.maxMessageSize,
+      maxRecipients: o.maxRecipients,
+      maxClients: o.maxClients,
+      // AUTH is never offered on the MX listener (RFC 4954 is for submission): no onAuth hook.
+      tls: { secureContext: createSecureContext({ key: o.tls.key, cert: o.tls.cert }) },
+      proxyProtocol: o.proxyProtocol,
+      pregreetWaitMs: o.pregreetWaitMs,
+      passedClients: o.passedClients,
+      limits: {
+        connections: o.limits.connections,
+        messages: o.limits.messages,
+        recipients: o.limits.recipients,
+        windowMs: o.limits.windowMs,
+        exempt: (ip) => inCidrs(ip, o.limits.exceptions),
+      },
+      maxErrors: o.maxErrors,
+      timeouts: { command: o.commandTimeoutMs, data: o.dataTimeoutMs },
+      bareNewlineDot: o.bareNewlineDot,
+      logger: log,
+    },
+    hooks,
+  );
+  const port = await server.listen(o.port, o.bind);
+  log.info({ port, bind: o.bind, proxyProtocol: o.proxyProtocol }, 'listening');
+  return { port, close: () => server.close() };
 }

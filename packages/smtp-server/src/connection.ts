@@ -1,0 +1,380 @@
+// One SMTP connection: transport and the session loop. Reads the PROXY header
+// when configured, applies the per-client connection limit, greets (after the
+// pregreet wait for clients not seen passing), then reads commands one at a
+// time and hands them to the dispatcher (commands/index.ts). Every reply goes
+// through `reply`, which logs refusals with the session id and holds replies
+// back while more pipelined commands are waiting (RFC 2920 §3.2: the batch is
+// flushed before the server waits for input).
+
+import type { Socket } from 'node:net';
+import { isIPv4 } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { CommandContext } from './commands/context.js';
+import { dispatch } from './commands/index.js';
+import { readMessage } from './data-phase.js';
+import type { HookReply, SmtpHooks } from './hooks.js';
+import { Input } from './input.js';
+import type { ClientLimits } from './limits.js';
+import type { ResolvedOptions, SmtpLogger } from './options.js';
+import { lineLimit, MAX_LINE } from './parser.js';
+import { parseProxyHeader } from './proxy.js';
+import { formatReply, greeting, Replies, type SmtpReply } from './replies.js';
+import { heloOf, type Session, type State, type TlsInfo, transmissionType, txOf } from './session.js';
+
+let sequence = 0;
+
+/** `::ffff:192.0.2.1` (a dual-stack listener) is the IPv4 client 192.0.2.1. */
+export function plainIp(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}
+
+function after<T>(ms: number, value: T): { promise: Promise<T>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(value), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+export class Connection implements CommandContext {
+  state: State = { kind: 'greeted' };
+  user: string | undefined;
+  tls: TlsInfo | undefined;
+  readonly session: Session;
+  private readonly input = new Input();
+  private readonly log: SmtpLogger;
+  private out: string[] = [];
+  private closing = false;
+  private waitingForCommand = false;
+  private shuttingDown = false;
+  private errors = 0;
+  private unknown = 0;
+  private junk = 0;
+  private remoteAddress: string;
+  private remotePort: number;
+  private proxied = false;
+  private counted = false;
+
+  constructor(
+    private socket: Socket,
+    readonly options: ResolvedOptions,
+    readonly hooks: SmtpHooks,
+    readonly limits: ClientLimits,
+  ) {
+    const id = `${Date.now().toString(36)}${(sequence++ % 1296).toString(36).padStart(2, '0')}`;
+    this.remoteAddress = plainIp(socket.remoteAddress);
+    this.remotePort = socket.remotePort ?? 0;
+    this.log = options.logger;
+    const self = this;
+    this.session = {
+      id,
+      get remoteAddress() {
+        return self.remoteAddress;
+      },
+      get remotePort() {
+        return self.remotePort;
+      },
+      localAddress: plainIp(socket.localAddress),
+      localPort: socket.localPort ?? 0,
+      get proxied() {
+        return self.proxied;
+      },
+      get helo() {
+        return heloOf(self.state);
+      },
+      get tls() {
+        return self.tls;
+      },
+      get user() {
+        return self.user;
+      },
+      get mailFrom() {
+        return txOf(self.state)?.mailFrom;
+      },
+      get rcptTo() {
+        return txOf(self.state)?.rcptTo ?? [];
+      },
+      get transmissionType() {
+        return transmissionType(heloOf(self.state), !!self.tls, !!self.user);
+      },
+    };
+    this.watch(socket);
+    this.input.attach(socket);
+  }
+
+  private watch(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.on('error', (err) =>
+      this.log.debug({ session: this.session.id, err: err.message }, 'socket error'),
+    );
+    socket.on('timeout', () => {
+      this.log.info({ session: this.session.id, client: this.remoteAddress }, 'timeout');
+      this.close(Replies.timeout);
+    });
+  }
+
+  // ---- the one reply choke point -------------------------------------------------
+
+  reply(r: SmtpReply): void {
+    if (this.closing) return;
+    if (r.code >= 400) {
+      this.log.info(
+        { session: this.session.id, client: this.remoteAddress, code: r.code, status: r.status },
+        'refused',
+      );
+    }
+    this.out.push(formatReply(r));
+  }
+
+  private flush(): void {
+    if (this.out.length === 0 || this.socket.destroyed) return;
+    this.socket.write(this.out.length === 1 ? (this.out[0] as string) : this.out.join(''));
+    this.out = [];
+  }
+
+  close(r?: SmtpReply): void {
+    if (this.closing) return;
+    if (r) this.reply(r);
+    this.flush();
+    this.closing = true;
+    this.socket.end();
+    // A client that does not close its side is not waited for.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /** Server shutdown: idle sessions get 421 now, busy ones after their command. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    if (this.waitingForCommand) this.close(Replies.shuttingDown);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  async run(): Promise<void> {
+    try {
+      if (this.options.proxyProtocol && !(await this.readProxyHeader())) return;
+      if (!this.limits.openConnection(this.remoteAddress)) {
+        this.log.info({ client: this.remoteAddress }, 'too many connections from client');
+        this.close(Replies.tooManyConnections);
+        return;
+      }
+      this.counted = true;
+      if (!(await this.greet())) return;
+      await this.commandLoop();
+    } catch (err) {
+      this.log.error({ session: this.session.id, err }, 'session failed');
+      this.close(Replies.tempFailure);
+    } finally {
+      if (this.counted) this.limits.closeConnection(this.remoteAddress);
+      if (!this.closing) this.close();
+      try {
+        this.hooks.onClose?.(this.session);
+      } catch (err) {
+        this.log.error({ session: this.session.id, err }, 'onClose failed');
+      }
+    }
+  }
+
+  private async readProxyHeader(): Promise<boolean> {
+    this.socket.setTimeout(this.options.timeouts.proxyHeader);
+    for (;;) {
+      const r = parseProxyHeader(this.input.peek());
+      if (r.kind === 'ok') {
+        this.input.consume(r.length);
+        if (r.source) {
+          this.remoteAddress = plainIp(r.source.address);
+          this.remotePort = r.source.port;
+          this.proxied = true;
+        }
+        return true;
+      }
+      if (r.kind === 'invalid') {
+        this.log.warn({ client: this.remoteAddress, reason: r.reason }, 'bad PROXY header');
+        this.close();
+        return false;
+      }
+      if (!(await this.input.more())) return false;
+    }
+  }
+
+  /** Pregreet wait (unknown clients only) in parallel with the connect hook, then the greeting. */
+  private async greet(): Promise<boolean> {
+    const o = this.options;
+    const ip = this.remoteAddress;
+    const passed = o.passedClients ? await Promise.resolve(o.passedClients.has(ip)).catch(() => false) : true;
+    const onConnect = this.hooks.onConnect;
+    const hooked = onConnect ? this.hook('onConnect', () => onConnect.call(this.hooks, this.session)) : null;
+    let talked = false;
+    if (!passed && o.pregreetWaitMs > 0) {
+      this.socket.setTimeout(0);
+      const wait = after(o.pregreetWaitMs, false);
+      talked = await Promise.race([this.input.more(), wait.promise]);
+      wait.cancel();
+    }
+    const r = hooked ? await hooked : null;
+    if (this.input.ended) return false;
+    // Whoever it is: input before the greeting is talking too soon (RFC 5321 §3.1).
+    if (talked || this.input.buffered > 0) {
+      this.log.info({ session: this.session.id, client: ip }, 'pregreet: client talked before the greeting');
+      this.close(Replies.pregreet);
+      return false;
+    }
+    if (!passed) o.passedClients?.add(ip);
+    if (r && r.code >= 400) {
+      if (r.code === 421) {
+        this.close(r);
+        return false;
+      }
+      // RFC 5321 §3.1: 554 instead of the greeting; wait for QUIT, refuse the rest.
+      this.state = { kind: 'refused', reply: r };
+      this.reply(r);
+      return true;
+    }
+    this.reply(greeting(o.hostname, o.banner));
+    return true;
+  }
+
+  private async commandLoop(): Promise<void> {
+    const o = this.options;
+    while (!this.closing) {
+      if (this.shuttingDown) return this.close(Replies.shuttingDown);
+      if (!this.input.hasLine()) this.flush();
+      this.socket.setTimeout(o.timeouts.command);
+      this.waitingForCommand = true;
+      const ev = await this.input.nextLine(MAX_LINE);
+      this.waitingForCommand = false;
+      if (this.closing) return;
+      switch (ev.kind) {
+        case 'eof':
+          return;
+        case 'bare-lf':
+        case 'bare-cr':
+          // Postfix smtpd_forbid_bare_newline = yes: answer and disconnect.
+          this.errors++;
+          this.log.info(
+            { session: this.session.id, client: this.remoteAddress, kind: ev.kind },
+            'bare newline',
+          );
+          return this.close(ev.kind === 'bare-lf' ? Replies.bareLf : Replies.bareCr);
+        case 'too-long':
+          this.reply(Replies.lineTooLong);
+          this.countError('syntax');
+          break;
+        case 'line': {
+          const outcome = await dispatch(this, ev.line.toString('utf8'));
+          if (outcome.error) this.countError(outcome.error);
+          if (outcome.junk && ++this.junk > o.maxJunkCommands) this.close(Replies.tooManyJunk);
+          break;
+        }
+      }
+    }
+  }
+
+  private countError(kind: 'syntax' | 'unknown' | 'sequence'): void {
+    this.errors++;
+    if (kind === 'unknown') this.unknown++;
+    if (this.errors >= this.options.maxErrors || this.unknown >= this.options.maxUnknownCommands) {
+      this.log.info(
+        { session: this.session.id, client: this.remoteAddress, errors: this.errors },
+        'too many errors',
+      );
+      this.close(Replies.tooManyErrors);
+    }
+  }
+
+  // ---- what commands ask of the transport --------------------------------------
+
+  async hook(name: string, run: () => Promise<HookReply> | HookReply): Promise<HookReply> {
+    const deadline = after(this.options.timeouts.hook, 'timeout' as const);
+    try {
+      const r = await Promise.race([Promise.resolve().then(run), deadline.promise]);
+      if (r === 'timeout') {
+        this.log.error({ session: this.session.id, hook: name }, 'hook timed out');
+        return Replies.tempFailure;
+      }
+      if (r?.code === 421) this.close(r);
+      return r;
+    } catch (err) {
+      this.log.error({ session: this.session.id, hook: name, err }, 'hook failed');
+      return Replies.tempFailure;
+    } finally {
+      deadline.cancel();
+    }
+  }
+
+  async startTls(): Promise<void> {
+    const ctx = this.options.tls;
+    if (!ctx) return;
+    this.reply({ code: 220, status: '2.0.0', text: 'Ready to start TLS' });
+    this.flush();
+    // RFC 3207 §4.2 / CVE-2011-0411: nothing pipelined with STARTTLS survives it.
+    const dropped = this.input.discard();
+    if (dropped > 0)
+      this.log.info(
+        { session: this.session.id, client: this.remoteAddress, dropped },
+        'discarded input pipelined after STARTTLS',
+      );
+    this.input.resume();
+    this.input.detach();
+    const plain = this.socket;
+    plain.setTimeout(0);
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: ctx.secureContext });
+    const timer = after(this.options.timeouts.tlsHandshake, false);
+    const ok = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        secure.once('secure', () => resolve(true));
+        secure.once('error', () => resolve(false));
+        secure.once('close', () => resolve(false));
+      }),
+      timer.promise,
+    ]);
+    timer.cancel();
+    this.socket = secure;
+    if (!ok) {
+      this.log.info({ session: this.session.id, client: this.remoteAddress }, 'TLS handshake failed');
+      this.closing = true;
+      secure.destroy();
+      return;
+    }
+    this.watch(secure);
+    this.input.attach(secure);
+    this.tls = { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher()?.name ?? 'unknown' };
+    this.state = { kind: 'greeted' };
+  }
+
+  async readAuthLine(): Promise<string | null> {
+    this.flush();
+    this.socket.setTimeout(this.options.timeouts.command);
+    const ev = await this.input.nextLine(lineLimit('AUTH'));
+    if (ev.kind === 'eof') return null;
+    if (ev.kind !== 'line') return '*';
+    return ev.line.toString('latin1');
+  }
+
+  async receiveData(s: Extract<State, { kind: 'rcpt' }>): Promise<void> {
+    this.reply(Replies.startData);
+    this.flush();
+    this.socket.setTimeout(this.options.timeouts.data);
+    const r = await readMessage({
+      input: this.input,
+      options: this.options,
+      hooks: this.hooks,
+      session: this.session,
+      log: this.log,
+      dataEnded: () => this.socket.setTimeout(0),
+    });
+    if (r === 'gone') {
+      this.closing = true;
+      return;
+    }
+    // RFC 5321 §4.1.1.4: the transaction is over, whatever the reply.
+    this.state = { kind: 'ready', helo: s.helo };
+    this.reply(r);
+    if (r.code === 421) this.close();
+  }
+}

@@ -1,0 +1,68 @@
+// The listener: accepts TCP connections and runs one Connection per client.
+// It owns what is shared between sessions — the per-client limits, the memory
+// of clients that passed the pregreet wait, the total connection cap — and a
+// graceful close (idle sessions get 421, busy ones finish their command).
+
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { Connection } from './connection.js';
+import type { SmtpHooks } from './hooks.js';
+import { ClientLimits } from './limits.js';
+import { type ResolvedOptions, resolveOptions, type SmtpServerOptions } from './options.js';
+import { MemoryPassedClients } from './pregreet.js';
+import { formatReply, Replies } from './replies.js';
+
+export class SmtpServer {
+  readonly options: ResolvedOptions;
+  private readonly limits: ClientLimits;
+  private readonly connections = new Set<Connection>();
+  private readonly server: Server;
+
+  constructor(
+    options: SmtpServerOptions,
+    private readonly hooks: SmtpHooks,
+  ) {
+    const o = resolveOptions(options);
+    if (o.pregreetWaitMs > 0 && !o.passedClients) o.passedClients = new MemoryPassedClients(24 * 3600_000);
+    this.options = o;
+    this.limits = new ClientLimits(o.limits);
+    // Half-open: a client may pipeline its last commands and shut down its side;
+    // it still gets every reply before we close ours.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => o.logger.error({ err }, 'listener error'));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.connections.size >= this.options.maxClients) {
+      socket.on('error', () => {});
+      socket.end(formatReply(Replies.tooManyConnections));
+      return;
+    }
+    const conn = new Connection(socket, this.options, this.hooks, this.limits);
+    this.connections.add(conn);
+    conn.run().finally(() => this.connections.delete(conn));
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Stops listening; idle sessions get 421 at once, busy ones within `graceMs`, then are cut. */
+  async close(graceMs = 10_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.connections) c.shutdown();
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const c of this.connections) c.destroy();
+    await closed;
+  }
+}
