@@ -31,9 +31,36 @@ export async function publishMailEvent(redis: Redis, userKey: string, event: Mai
   await redis.publish(mailChannel(userKey), JSON.stringify(event));
 }
 
+/** Per subscriber connection: one 'message' listener dispatching by channel. */
+const routes = new WeakMap<Redis, Map<string, Set<(event: MailEvent) => void>>>();
+
+function routeTable(subscriber: Redis): Map<string, Set<(event: MailEvent) => void>> {
+  let table = routes.get(subscriber);
+  if (!table) {
+    const t = new Map<string, Set<(event: MailEvent) => void>>();
+    subscriber.on('message', (ch: string, message: string) => {
+      const handlers = t.get(ch);
+      if (!handlers) return;
+      let event: MailEvent;
+      try {
+        event = JSON.parse(message) as MailEvent;
+      } catch {
+        return; // A malformed event is ignored; the next poll catches up.
+      }
+      for (const h of handlers) h(event);
+    });
+    routes.set(subscriber, t);
+    table = t;
+  }
+  return table;
+}
+
 /**
  * Subscribes `subscriber` (a Redis connection in subscriber mode, shared by
  * all sessions of a process) to one user's events; returns the unsubscribe.
+ * One 'message' listener per connection dispatches by channel, so thousands
+ * of users cost a map lookup per event, not a listener each; the channel is
+ * unsubscribed when its last handler goes.
  */
 export async function subscribeMailEvents(
   subscriber: Redis,
@@ -41,19 +68,21 @@ export async function subscribeMailEvents(
   onEvent: (event: MailEvent) => void,
 ): Promise<() => Promise<void>> {
   const channel = mailChannel(userKey);
-  const listener = (ch: string, message: string) => {
-    if (ch !== channel) return;
-    try {
-      onEvent(JSON.parse(message) as MailEvent);
-    } catch {
-      // A malformed event is ignored; the next poll catches up.
-    }
-  };
-  subscriber.on('message', listener);
-  await subscriber.subscribe(channel);
+  const table = routeTable(subscriber);
+  let handlers = table.get(channel);
+  const first = !handlers;
+  if (!handlers) {
+    handlers = new Set();
+    table.set(channel, handlers);
+  }
+  const handler = (e: MailEvent) => onEvent(e);
+  handlers.add(handler);
+  if (first) await subscriber.subscribe(channel);
   return async () => {
-    subscriber.off('message', listener);
-    if (subscriber.listenerCount('message') === 0) await subscriber.unsubscribe(channel);
+    const set = table.get(channel);
+    if (!set?.delete(handler) || set.size > 0) return;
+    table.delete(channel);
+    await subscriber.unsubscribe(channel);
   };
 }
 

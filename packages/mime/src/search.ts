@@ -7,6 +7,7 @@
 // Flags, dates and sizes are mailbox state and are evaluated by the server.
 
 import libmime from 'libmime';
+import { parseAddressList } from './address.js';
 import { readHeaderFields } from './header-parser.js';
 import { toWire } from './sections.js';
 import { type MessageIndex, PartFlag, type PartNode } from './types.js';
@@ -38,6 +39,33 @@ export function headerValues(buf: Buffer, index: MessageIndex, name: string): st
 }
 
 const stripLeadingWs = (v: string): string => v.replace(/^[ \t]+/, '');
+
+/**
+ * FROM/TO/CC/BCC match the address list as parsed and written back (as
+ * Dovecot does), so addresses a syntax error dropped and the placeholders
+ * that replaced broken parts are what is searched, like ENVELOPE shows.
+ */
+export function addressValues(buf: Buffer, index: MessageIndex, name: string): string[] {
+  const root = index.root;
+  const s = buf.toString('latin1', 0, root.pos + root.header.physical);
+  const want = name.toLowerCase();
+  return readHeaderFields(s, root.pos, s.length)
+    .filter((f) => f.name.toLowerCase() === want)
+    .map((f) => {
+      const parts: string[] = [];
+      for (const a of parseAddressList(f.value.replace(/\r?\n(?=[ \t])/g, ''))) {
+        if (a.mailbox === null && a.domain === null)
+          parts.push(';'); // group end
+        else if (a.domain === null)
+          parts.push(`${a.mailbox}:`); // group start
+        else {
+          const spec = `${a.route ? `${a.route}:` : ''}${a.mailbox}@${a.domain}`;
+          parts.push(a.name ? `${a.name} <${spec}>` : spec);
+        }
+      }
+      return decodeHeaderValue(parts.join(', '));
+    });
+}
 
 /** Undoes a Content-Transfer-Encoding (RFC 2045 §6.7 quoted-printable, §6.8 base64). */
 export function decodeTransfer(body: Buffer, encoding: string | null): Buffer {
@@ -125,11 +153,12 @@ export function searchMatches(
 ): boolean {
   switch (key) {
     case 'SUBJECT':
+      return contains(headerValues(buf, index, key), value);
     case 'FROM':
     case 'TO':
     case 'CC':
     case 'BCC':
-      return contains(headerValues(buf, index, key), value);
+      return contains(addressValues(buf, index, key), value);
     case 'HEADER': {
       const values = headerValues(buf, index, field ?? '');
       return value === '' ? values.length > 0 : contains(values, value);

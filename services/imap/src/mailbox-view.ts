@@ -15,6 +15,10 @@ export class MailboxView {
   uidNext: number;
   recent: Set<number>;
   keywords: string[];
+  /** Something may have changed on disk (an event arrived) since the last sync. */
+  dirty = false;
+  /** When the view was last merged with the folder on disk. */
+  syncedAt = Date.now();
 
   constructor(
     readonly name: string,
@@ -79,7 +83,11 @@ export class MailboxView {
    */
   sync(snap: MailboxSnapshot, allowExpunge: boolean): string[] {
     const out: string[] = [];
+    this.dirty = false;
+    this.syncedAt = Date.now();
     const fresh = new Map(snap.messages.map((m) => [m.uid, m]));
+    // Ghosts kept for now must be reported at the next point that allows EXPUNGE.
+    if (!allowExpunge && this.uids.some((u) => !fresh.has(u))) this.dirty = true;
     if (allowExpunge) {
       // Highest first, so each reported number is still valid when the client applies it.
       for (let i = this.uids.length - 1; i >= 0; i--) {

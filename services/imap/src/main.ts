@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// imap: config → Redis, directory → TLS material → store → listeners →
-// health/metrics → graceful stop (every session hears BYE).
+// imap: config → Redis (commands, one subscriber for mail events, learn
+// queue) → directory → TLS material → stores → listeners → health/metrics →
+// graceful stop (every session hears BYE). Wiring only.
 import { ConfigError } from '@postamt/config';
 import { Directory } from '@postamt/directory';
+import { redisPublisher } from '@postamt/maildir';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
-import { connectRedis, pingRedis } from '@postamt/queue';
+import { connectRedis, pingRedis, Queues } from '@postamt/queue';
 import { loadImapConfig } from './config.js';
-import { parseBasic } from './message-basic.js';
+import { queueLearner } from './learn.js';
+import { RedisMailEvents } from './mail-events.js';
+import { MaildirStoreProvider } from './mail-store.js';
 import { startImapServer } from './server.js';
-import { MaildirStoreProvider } from './store-maildir.js';
 import { loadTls } from './tls.js';
 
 async function main(): Promise<void> {
@@ -16,6 +19,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'imap', level: config.logLevel, format: config.logFormat });
   const redis = connectRedis(config.redisUrl, 'producer');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Subscriber mode needs its own connection; it queues (re)subscriptions while Redis is away.
+  const subscriber = connectRedis(config.redisUrl, 'worker');
+  subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber error'));
+  const queueRedis = connectRedis(config.redisUrl, 'worker');
+  queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis queue connection error'));
+  const queues = new Queues(queueRedis);
   const tls = await loadTls({
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
@@ -25,9 +34,12 @@ async function main(): Promise<void> {
   if (tls.selfSigned) logger.warn('no POSTAMT_TLS_CERT/KEY: using a self-signed certificate');
   const registry = createRegistry('imap');
   const directory = new Directory(redis);
-  const stores = new MaildirStoreProvider(config.data, config.hostname, async (key) => {
-    const user = await directory.getUser(key);
-    return user?.quota ?? 0;
+  const stores = new MaildirStoreProvider({
+    dataDir: config.data,
+    hostname: config.hostname,
+    quotaOf: async (key) => (await directory.getUser(key))?.quota ?? 0,
+    publisher: (key) => redisPublisher(redis, key),
+    onPublishError: (err) => logger.warn({ err: (err as Error).message }, 'mail event not published'),
   });
 
   const server = await startImapServer({
@@ -38,7 +50,8 @@ async function main(): Promise<void> {
     tls,
     directory,
     stores,
-    parse: parseBasic,
+    events: new RedisMailEvents(subscriber, logger),
+    learner: queueLearner((id, payload) => queues.add('learn', id, payload), logger),
     logger,
     registry,
     allowPlaintext: config.imapAllowPlaintext,
@@ -63,6 +76,9 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await server.close();
     await ops.close();
+    await queues.close();
+    queueRedis.disconnect();
+    subscriber.disconnect();
     redis.disconnect();
   });
 }

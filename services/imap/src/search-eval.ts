@@ -1,44 +1,56 @@
 // Evaluates a parsed SEARCH program against one message (RFC 3501 §6.4.4).
-// String matching is case-insensitive substring matching; dates compare by
-// day, ignoring time and zone.
+// Flags, dates, sizes and sets are mailbox state; text keys go to
+// @postamt/mime's searchMatches (decoded headers and bodies, case-insensitive
+// substring). Each key says what it needs — nothing, the cached index, the
+// header bytes or the whole message — so SEARCH reads no more than it must.
+import { headerValues, type MessageIndex, searchMatches } from '@postamt/mime';
 import type { MailboxView } from './mailbox-view.js';
-import type { ParsedMessage } from './message.js';
 import type { SearchKey } from './protocol/search-args.js';
 import { inSet, resolveRanges } from './protocol/sequence.js';
+import { sentDate } from './sent-date.js';
 import type { MessageMeta } from './store.js';
 
 export interface Candidate {
   view: MailboxView;
   uid: number;
   meta: MessageMeta;
-  parsed: ParsedMessage | null;
+  index: MessageIndex | null;
+  /** The header (need 'head') or the whole message (need 'full'). */
+  bytes: Buffer | null;
 }
 
-export function needsMessage(k: SearchKey): boolean {
+/** What evaluating a key needs beyond the mailbox state, in increasing cost. */
+export type Need = 0 | 1 | 2 | 3;
+export const NEED = { none: 0, index: 1, head: 2, full: 3 } as const;
+
+export function needOf(k: SearchKey): Need {
   switch (k.op) {
+    case 'size':
+      return NEED.index; // RFC822.SIZE is the CRLF size, which the index knows
     case 'header':
+      return NEED.head;
     case 'body':
     case 'text':
-      return true;
+      return NEED.full;
     case 'date':
-      return k.which === 'sent';
+      return k.which === 'sent' ? NEED.head : NEED.none;
     case 'not':
-      return needsMessage(k.key);
+      return needOf(k.key);
     case 'or':
-      return needsMessage(k.a) || needsMessage(k.b);
+      return Math.max(needOf(k.a), needOf(k.b)) as Need;
     case 'and':
-      return k.keys.some(needsMessage);
+      return Math.max(0, ...k.keys.map(needOf)) as Need;
     default:
-      return false;
+      return NEED.none;
   }
 }
 
-const day = (d: Date) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-const has = (hay: string, needle: string) => hay.toLowerCase().includes(needle.toLowerCase());
+const DAY_MS = 86_400_000;
+const day = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 
-function compareDay(d: Date, cmp: 'before' | 'on' | 'since', ref: Date): boolean {
-  if (Number.isNaN(d.getTime())) return false;
-  const a = day(d);
+function compareDay(ms: number, cmp: 'before' | 'on' | 'since', ref: Date): boolean {
+  if (Number.isNaN(ms)) return false;
+  const a = day(ms);
   const b = ref.getTime();
   return cmp === 'before' ? a < b : cmp === 'on' ? a === b : a >= b;
 }
@@ -57,18 +69,22 @@ export function matches(k: SearchKey, c: Candidate): boolean {
     case 'old':
       return !c.view.recent.has(c.uid);
     case 'header':
-      return (c.parsed?.headerValues(k.field) ?? []).some((v) => has(v, k.value));
+      if (!c.bytes || !c.index) return false;
+      return searchMatches(c.bytes, c.index, k.key, k.value, k.field);
     case 'body':
-      return has(c.parsed?.bodyText() ?? '', k.value);
     case 'text':
-      return has(c.parsed?.section({ part: [], text: null, fields: [] })?.toString('utf8') ?? '', k.value);
+      if (!c.bytes || !c.index) return false;
+      return searchMatches(c.bytes, c.index, k.op === 'body' ? 'BODY' : 'TEXT', k.value);
     case 'date': {
-      if (k.which === 'internal') return compareDay(meta.internalDate, k.cmp, k.date);
-      const sent = c.parsed?.headerValues('date')[0];
-      return sent ? compareDay(new Date(sent), k.cmp, k.date) : false;
+      if (k.which === 'internal') return compareDay(meta.internalDate.getTime(), k.cmp, k.date);
+      if (!c.bytes || !c.index) return false;
+      // RFC 3501 §6.4.4: the Date header, "disregarding time and timezone"; the first one counts.
+      return compareDay(sentDate(headerValues(c.bytes, c.index, 'date')[0]), k.cmp, k.date);
     }
-    case 'size':
-      return k.cmp === 'larger' ? meta.size > k.n : meta.size < k.n;
+    case 'size': {
+      const size = c.index?.size ?? meta.size;
+      return k.cmp === 'larger' ? size > k.n : size < k.n;
+    }
     case 'seq':
       return inSet(c.view.seqOf(c.uid), resolveRanges(k.set, c.view.exists));
     case 'uid': {

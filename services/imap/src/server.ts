@@ -7,7 +7,8 @@ import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Counter, type Logger, type Registry } from '@postamt/observability';
 import { dispatch } from './commands/index.js';
 import type { PlaintextPolicy } from './config.js';
-import type { MessageParser } from './message.js';
+import type { Learner } from './learn.js';
+import type { MailEventSource } from './mail-events.js';
 import { formatStatus, R } from './responses.js';
 import { type Authenticator, Session, type SessionLimits } from './session.js';
 import type { StoreProvider } from './store.js';
@@ -21,7 +22,8 @@ export interface ImapServerOptions {
   tls: { key: Buffer; cert: Buffer };
   directory: Authenticator;
   stores: StoreProvider;
-  parse: MessageParser;
+  events: MailEventSource;
+  learner: Learner;
   logger: Logger;
   registry: Registry;
   allowPlaintext: PlaintextPolicy;
@@ -66,7 +68,8 @@ export async function startImapServer(opts: ImapServerOptions): Promise<ImapServ
     hostname: opts.hostname,
     directory: opts.directory,
     stores: opts.stores,
-    parse: opts.parse,
+    events: opts.events,
+    learner: opts.learner,
     logger: opts.logger,
     secureContext,
     allowPlaintext: opts.allowPlaintext,

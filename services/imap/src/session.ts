@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from '@postamt/observability';
 import type { PlaintextPolicy } from './config.js';
+import type { Learner } from './learn.js';
+import type { MailEvent, MailEventSource } from './mail-events.js';
 import type { MailboxView } from './mailbox-view.js';
-import type { MessageParser } from './message.js';
 import { literalAtEnd, tagOf } from './protocol/framing.js';
 import { formatStatus, R, type Status } from './responses.js';
 import type { MailStore, StoreProvider } from './store.js';
@@ -41,7 +42,8 @@ export interface SessionDeps {
   hostname: string;
   directory: Authenticator;
   stores: StoreProvider;
-  parse: MessageParser;
+  events: MailEventSource;
+  learner: Learner;
   logger: Logger;
   secureContext: SecureContext;
   allowPlaintext: PlaintextPolicy;
@@ -52,6 +54,11 @@ export interface SessionDeps {
 export type Dispatch = (session: Session, tag: string, command: Buffer) => Promise<void>;
 
 const MAX_LITERALS = 1000;
+
+/** Event folder names are canonical, but INBOX may come in any case. */
+function sameFolder(a: string, b: string): boolean {
+  return a === b || (a.toUpperCase() === 'INBOX' && b === 'INBOX');
+}
 
 function isLoopback(address: string): boolean {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
@@ -66,6 +73,9 @@ export class Session {
   /** RFC 5161 ENABLE'd extensions. */
   readonly enabled = new Set<string>();
   private closing = false;
+  private stopEvents: (() => void) | null = null;
+  /** Set while IDLE waits: an event for the selected mailbox wakes it. */
+  private onChange: (() => void) | null = null;
 
   constructor(
     readonly transport: Transport,
@@ -99,15 +109,16 @@ export class Session {
         'ESEARCH',
         'QUOTA',
         'QUOTA=RES-STORAGE',
+        'UTF8=ACCEPT',
         `APPENDLIMIT=${this.deps.limits.maxMessage}`,
       );
     }
     return caps.join(' ');
   }
 
-  /** Every untagged line goes through here. */
+  /** Every untagged line goes through here. Strings are binary strings (one char per byte). */
   untagged(text: string | Buffer): Promise<void> {
-    if (typeof text === 'string') return this.transport.write(`* ${text}\r\n`);
+    if (typeof text === 'string') return this.transport.write(Buffer.from(`* ${text}\r\n`, 'latin1'));
     return this.transport.write(Buffer.concat([Buffer.from('* '), text, Buffer.from('\r\n')]));
   }
 
@@ -133,6 +144,25 @@ export class Session {
     this.closing = true;
   }
 
+  /** After login: hear this user's mail events (one shared Redis subscription per process). */
+  listen(userKey: string): void {
+    this.stopEvents?.();
+    this.stopEvents = this.deps.events.watch(userKey, (e) => this.heard(e));
+  }
+
+  /** IDLE: `fn` runs whenever the selected mailbox may have changed; null to stop. */
+  whenChanged(fn: (() => void) | null): void {
+    this.onChange = fn;
+  }
+
+  private heard(event: MailEvent): void {
+    if (this.state.kind !== 'selected') return;
+    const view = this.state.mailbox;
+    if (event.type !== 'folders' && !sameFolder(event.folder, view.name)) return;
+    view.dirty = true;
+    this.onChange?.();
+  }
+
   async abort(bye: Status): Promise<void> {
     this.closing = true;
     await this.status('*', bye);
@@ -151,6 +181,7 @@ export class Session {
     } catch (err) {
       this.log.error({ err }, 'session failed');
     } finally {
+      this.stopEvents?.();
       this.transport.close();
     }
   }

@@ -1,35 +1,18 @@
 // What the IMAP service needs from mail storage, and nothing more (the
 // consumer owns the interface; STYLE.md §4). One MailStore per logged-in
 // user; folder names are canonical Unicode names with "." as delimiter and
-// "INBOX" for the root. Implementations: store-maildir.ts.
+// "INBOX" for the root. Implementation: mail-store.ts, an adapter onto
+// @postamt/maildir's MaildirStore.
 //
-// Errors: implementations throw StoreError with a code; responses.ts maps
-// codes to IMAP replies in one place.
-
-export type StoreErrorCode =
-  | 'nonexistent' // RFC 5530 [NONEXISTENT]
-  | 'exists' // [ALREADYEXISTS]
-  | 'invalid-name' // [CANNOT]
-  | 'cannot' // operation not allowed on this mailbox (e.g. DELETE INBOX)
-  | 'over-quota' // [OVERQUOTA]
-  | 'expunged' // message vanished meanwhile [EXPUNGEISSUED]
-  | 'in-use' // lock contention [INUSE]
-  | 'io'; // everything else: temporary [UNAVAILABLE]
-
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+// Errors: implementations throw @postamt/maildir's MaildirError;
+// responses.ts maps its codes to IMAP replies in one place.
+import type { MessageIndex } from '@postamt/mime';
 
 export interface MessageMeta {
   uid: number;
   /** System flags (\Seen, ...) and keywords, never \Recent. */
   flags: string[];
+  /** Octets as stored (RFC822.SIZE, the CRLF form, comes from the message index). */
   size: number;
   internalDate: Date;
 }
@@ -41,7 +24,7 @@ export interface MailboxSnapshot {
   messages: MessageMeta[];
   /** UIDs this opener is the first to see (RFC 3501 §2.3.2 \Recent). */
   recent: Set<number>;
-  /** Keywords ever used in this folder, for PERMANENTFLAGS/FLAGS. */
+  /** Keywords defined in this folder, for PERMANENTFLAGS/FLAGS. */
   keywords: string[];
 }
 
@@ -50,6 +33,7 @@ export interface FolderInfo {
   /** RFC 6154 attribute, e.g. "\\Sent"; null for none. */
   specialUse: string | null;
   subscribed: boolean;
+  hasChildren: boolean;
 }
 
 export interface FolderStatus {
@@ -63,13 +47,15 @@ export interface FolderStatus {
 
 export interface CopyResult {
   uidValidity: number;
-  /** [source uid, destination uid] in the order given. */
+  /** [source uid, destination uid] for every message copied; vanished ones are left out. */
   pairs: Array<[number, number]>;
 }
 
+export type FlagOp = 'set' | 'add' | 'remove';
+
 export interface MailStore {
   listFolders(): Promise<FolderInfo[]>;
-  createFolder(name: string, specialUse?: string | null): Promise<void>;
+  createFolder(name: string): Promise<void>;
   deleteFolder(name: string): Promise<void>;
   /** RFC 3501 §6.3.5: renaming INBOX moves its messages into a new folder and leaves INBOX empty. */
   renameFolder(from: string, to: string): Promise<void>;
@@ -77,11 +63,16 @@ export interface MailStore {
   /** `claimRecent` false for EXAMINE/STATUS: nothing changes on disk. */
   open(name: string, claimRecent: boolean): Promise<MailboxSnapshot>;
   status(name: string): Promise<FolderStatus>;
-  read(name: string, uid: number): Promise<Buffer>;
-  /** Replaces the flags of each message; returns the new flags per UID (missing UIDs are skipped). */
+  /** The message bytes as stored; with `limit`, at most that many from the start. */
+  read(name: string, uid: number, limit?: number): Promise<Buffer>;
+  /** The cached MIME index of each message (computed once, on first use); expunged UIDs are missing. */
+  summaries(name: string, uids: readonly number[]): Promise<Map<number, MessageIndex>>;
+  /** Returns the new flags per UID (vanished UIDs are left out). */
   setFlags(
     name: string,
-    changes: ReadonlyArray<{ uid: number; flags: string[] }>,
+    uids: readonly number[],
+    op: FlagOp,
+    flags: readonly string[],
   ): Promise<Map<number, string[]>>;
   append(
     name: string,
@@ -93,10 +84,10 @@ export interface MailStore {
   move(from: string, uids: readonly number[], to: string): Promise<CopyResult>;
   /** Removes these messages; returns the UIDs actually removed. */
   expunge(name: string, uids: readonly number[]): Promise<number[]>;
+  /** Message files by UID, relative to the data volume (for learn jobs). */
+  files(name: string, uids: readonly number[]): Promise<Map<number, string>>;
   /** RFC 9208 STORAGE in KiB; null when the user has no quota. */
   quota(): Promise<{ usedKiB: number; limitKiB: number } | null>;
-  /** Calls `onChange` soon after another process changes the folder; returns the stop function. */
-  watch(name: string, onChange: () => void): () => void;
 }
 
 export interface StoreProvider {

@@ -125,11 +125,19 @@ describe('search', () => {
     expect(p.key.keys.map((k) => k.op)).toEqual(['or', 'date', 'header', 'seq']);
   });
   it('refuses unknown charsets, keys and runaway nesting', () => {
-    expect(() => parseSearch(R(' CHARSET KOI8-R ALL'))).toThrow(BadCharsetError);
+    expect(() => parseSearch(R(' CHARSET X-UNKNOWN-CHARSET ALL'))).toThrow(BadCharsetError);
     expect(() => parseSearch(R(' FOO'))).toThrow(ParseError);
     expect(() => parseSearch(R(` ${'NOT '.repeat(100)}ALL`))).toThrow(ParseError);
     expect(() => parseSearch(R(' SINCE 31-Foo-2020'))).toThrow(ParseError);
     expect(() => parseSearch(R(' OR SEEN'))).toThrow(ParseError);
+  });
+  it('decodes search strings in the given charset, 8-bit without CHARSET as UTF-8', () => {
+    const latin = parseSearch(
+      new Reader(Buffer.from(' CHARSET ISO-8859-1 SUBJECT {4}\r\ncaf\xe9', 'latin1')),
+    );
+    expect(latin.key).toMatchObject({ op: 'header', key: 'SUBJECT', value: 'café' });
+    const raw = parseSearch(new Reader(Buffer.from(' BODY "\xc3\xbcber"', 'latin1')));
+    expect(raw.key).toMatchObject({ op: 'body', value: 'über' });
   });
   it('parses ESEARCH RETURN options', () => {
     expect(parseSearch(R(' RETURN (MIN COUNT) ALL')).returnOpts).toEqual(['MIN', 'COUNT']);

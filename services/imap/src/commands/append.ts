@@ -2,16 +2,16 @@
 // read by the session's framing, capped at APPENDLIMIT. A missing mailbox
 // gets NO [TRYCREATE].
 import { parseDateTime, parseFlagList } from '../protocol/flags.js';
-import { ok } from '../responses.js';
+import { ok, targetMustExist } from '../responses.js';
 import { AUTHED, defineCommand } from './command.js';
 import { mailboxArg, syncMailbox } from './util.js';
 
 export const append = defineCommand({
   name: 'APPEND',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    const name = mailboxArg(r);
+    const name = mailboxArg(r, ctx);
     r.sp();
     let flags: string[] = [];
     let date: Date | null = null;
@@ -26,11 +26,8 @@ export const append = defineCommand({
     return { name, flags, date, data: r.literal() };
   },
   async handle(session, { name, flags, date, data }, state) {
-    await state.store.status(name).catch(() => {
-      throw Object.assign(new Error('no target'), { tryCreate: true });
-    });
-    const res = await state.store.append(name, data, flags, date);
-    if (state.kind === 'selected' && state.mailbox.name === name) await syncMailbox(session, true);
+    const res = await targetMustExist(state.store.append(name, data, flags, date));
+    if (state.kind === 'selected' && state.mailbox.name === name) await syncMailbox(session, true, true);
     return ok('Appended', `APPENDUID ${res.uidValidity} ${res.uid}`);
   },
 });

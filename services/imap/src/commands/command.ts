@@ -9,6 +9,8 @@ export interface Context {
   tag: string;
   /** Called as "UID <command>" (RFC 3501 §6.4.8). */
   uid: boolean;
+  /** UTF8=ACCEPT is enabled: mailbox names are UTF-8 on the wire (RFC 6855 §3). */
+  utf8: boolean;
 }
 
 export interface Command {

@@ -1,16 +1,17 @@
 // COPY, MOVE (RFC 6851) and their UID forms, with COPYUID (RFC 4315 §3).
 // MOVE reports the source messages as EXPUNGEd (RFC 6851 §3.3), COPYUID first
-// in an untagged OK.
+// in an untagged OK. A missing target gets [TRYCREATE] (RFC 3501 §6.4.7).
+// Transfers into or out of Junk queue learn jobs (learn.ts).
 import { formatList, parseSeqSet } from '../protocol/sequence.js';
-import { no, ok, R } from '../responses.js';
-import { defineCommand, SELECTED } from './command.js';
+import { no, ok, R, targetMustExist } from '../responses.js';
+import { type Context, defineCommand, SELECTED } from './command.js';
 import { mailboxArg } from './util.js';
 
-const parse = (r: import('../protocol/reader.js').Reader) => {
+const parse = (r: import('../protocol/reader.js').Reader, ctx: Context) => {
   r.sp();
   const set = parseSeqSet(r);
   r.sp();
-  return { set, to: mailboxArg(r) };
+  return { set, to: mailboxArg(r, ctx) };
 };
 
 const copyUid = (v: number, pairs: Array<[number, number]>) =>
@@ -20,16 +21,17 @@ export const copy = defineCommand({
   name: 'COPY',
   states: SELECTED,
   parse,
-  async handle(_session, { set, to }, state, ctx) {
+  async handle(session, { set, to }, state, ctx) {
     const view = state.mailbox;
     const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
     if (uids === null) return R.syntax;
-    // RFC 3501 §6.4.7: a missing target gets [TRYCREATE].
-    await state.store.status(to).catch(() => {
-      throw Object.assign(new Error('no target'), { tryCreate: true });
-    });
-    if (!uids.length) return ok('Nothing to copy');
-    const res = await state.store.copy(view.name, uids, to);
+    if (!uids.length) {
+      await targetMustExist(state.store.status(to));
+      return ok('Nothing to copy');
+    }
+    const res = await targetMustExist(state.store.copy(view.name, uids, to));
+    if (to === view.name) view.dirty = true;
+    await session.deps.learner.transferred(state.user, state.store, view.name, to, res);
     if (res.pairs.length < uids.length) return no('Some messages were expunged', 'EXPUNGEISSUED');
     return ok('Copied', copyUid(res.uidValidity, res.pairs));
   },
@@ -44,12 +46,13 @@ export const move = defineCommand({
     if (view.readOnly) return R.readOnly;
     const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
     if (uids === null) return R.syntax;
-    await state.store.status(to).catch(() => {
-      throw Object.assign(new Error('no target'), { tryCreate: true });
-    });
-    if (!uids.length) return ok('Nothing to move');
-    const res = await state.store.move(view.name, uids, to);
-    await session.untagged(`OK [${copyUid(res.uidValidity, res.pairs)}] Moved`);
+    if (!uids.length) {
+      await targetMustExist(state.store.status(to));
+      return ok('Nothing to move');
+    }
+    const res = await targetMustExist(state.store.move(view.name, uids, to));
+    await session.deps.learner.transferred(state.user, state.store, view.name, to, res);
+    if (res.pairs.length) await session.untagged(`OK [${copyUid(res.uidValidity, res.pairs)}] Moved`);
     const moved = new Set(res.pairs.map(([s]) => s));
     for (let i = view.uids.length - 1; i >= 0; i--) {
       const uid = view.uids[i] as number;
@@ -59,6 +62,7 @@ export const move = defineCommand({
       view.recent.delete(uid);
       await session.untagged(`${i + 1} EXPUNGE`);
     }
+    if (to === view.name) view.dirty = true;
     return R.done;
   },
 });

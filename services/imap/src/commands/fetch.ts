@@ -1,8 +1,12 @@
 // FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8, §7.4.2). UID FETCH always
-// returns UID. BODY[...] without PEEK sets \Seen (and reports FLAGS) unless
-// the mailbox is read-only. Message bytes are served exactly as stored.
+// returns UID, first. BODY[...] without PEEK sets \Seen (and reports FLAGS)
+// unless the mailbox is read-only. ENVELOPE/BODYSTRUCTURE and section offsets
+// come from the cached MIME index (message-data.ts); message bytes are read
+// only for sections, and only the header for top-level header sections.
+import { MaildirError } from '@postamt/maildir';
+import type { MessageIndex } from '@postamt/mime';
 import type { MailboxView } from '../mailbox-view.js';
-import type { ParsedMessage } from '../message.js';
+import { bytesNeeded, section, sectionSpec } from '../message-data.js';
 import { type FetchAtt, formatSection, parseFetchItems } from '../protocol/fetch-args.js';
 import { formatDateTime } from '../protocol/flags.js';
 import { ParseError } from '../protocol/reader.js';
@@ -13,14 +17,63 @@ import type { Session } from '../session.js';
 import type { MailStore } from '../store.js';
 import { defineCommand, SELECTED } from './command.js';
 
-const needsBody = (a: FetchAtt) => !['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'UID'].includes(a.kind);
+/** Summaries are fetched (and, the first time, computed and cached) this many at a time. */
+const BATCH = 256;
 
-function slice(data: Buffer, partial: { start: number; length: number } | null): Buffer {
-  if (!partial) return data;
-  return data.subarray(
-    Math.min(partial.start, data.length),
-    Math.min(partial.start + partial.length, data.length),
-  );
+const META_ONLY = new Set<FetchAtt['kind']>(['FLAGS', 'INTERNALDATE', 'UID']);
+
+/** Lazily loaded message bytes: a header prefix is enough for some sections. */
+class Bytes {
+  private full: Buffer | null = null;
+  private head: Buffer | null = null;
+  constructor(
+    private readonly store: MailStore,
+    private readonly folder: string,
+    private readonly uid: number,
+  ) {}
+  async get(limit: number | null): Promise<Buffer> {
+    if (this.full) return this.full;
+    if (limit !== null) {
+      if (this.head && this.head.length >= limit) return this.head;
+      this.head = await this.store.read(this.folder, this.uid, limit);
+      return this.head;
+    }
+    this.full = await this.store.read(this.folder, this.uid);
+    return this.full;
+  }
+}
+
+async function render(
+  item: FetchAtt,
+  index: MessageIndex,
+  bytes: Bytes,
+): Promise<{ out: Wire[]; seen: boolean }> {
+  switch (item.kind) {
+    case 'RFC822.SIZE':
+      return { out: [raw('RFC822.SIZE'), index.size], seen: false };
+    case 'ENVELOPE':
+      return { out: [raw('ENVELOPE'), raw(`(${index.envelope})`)], seen: false };
+    case 'BODYSTRUCTURE':
+      return { out: [raw('BODYSTRUCTURE'), raw(`(${index.bodystructure})`)], seen: false };
+    case 'BODY':
+      return { out: [raw('BODY'), raw(`(${index.body})`)], seen: false };
+    case 'RFC822':
+    case 'RFC822.HEADER':
+    case 'RFC822.TEXT': {
+      const text = item.kind === 'RFC822' ? null : item.kind === 'RFC822.HEADER' ? 'HEADER' : 'TEXT';
+      const spec = sectionSpec({ part: [], text, fields: [] });
+      const data = section(await bytes.get(bytesNeeded(spec, index)), index, spec);
+      return { out: [raw(item.kind), data], seen: item.kind !== 'RFC822.HEADER' };
+    }
+    case 'SECTION': {
+      const spec = sectionSpec(item.section, item.partial);
+      const data = section(await bytes.get(bytesNeeded(spec, index)), index, spec);
+      const label = `BODY[${formatSection(item.section)}]${item.partial ? `<${item.partial.start}>` : ''}`;
+      return { out: [raw(label), data], seen: !item.peek };
+    }
+    default:
+      return { out: [], seen: false };
+  }
 }
 
 export async function fetchOne(
@@ -30,71 +83,35 @@ export async function fetchOne(
   uid: number,
   items: FetchAtt[],
   withUid: boolean,
+  index: MessageIndex | undefined,
 ): Promise<boolean> {
   const seq = view.seqOf(uid);
   const meta = view.meta.get(uid);
   if (!meta) return false;
-  let bytes: Buffer | null = null;
-  let parsed: ParsedMessage | null = null;
-  if (items.some(needsBody)) {
-    bytes = await store.read(view.name, uid).catch(() => null);
-    if (!bytes) return false;
-    parsed = session.deps.parse(bytes);
-  }
-  const b = bytes ?? Buffer.alloc(0);
-  const p = parsed as ParsedMessage;
+  const needsIndex = items.some((i) => !META_ONLY.has(i.kind));
+  if (needsIndex && !index) return false;
+  const bytes = new Bytes(store, view.name, uid);
   let setSeen = false;
   const out: Wire[] = [];
   if (withUid && !items.some((i) => i.kind === 'UID')) out.push(raw('UID'), uid);
-  for (const item of items) {
-    switch (item.kind) {
-      case 'UID':
-        out.push(raw('UID'), uid);
-        break;
-      case 'FLAGS':
-        break; // written last, after a possible \Seen change
-      case 'INTERNALDATE':
-        out.push(raw('INTERNALDATE'), formatDateTime(meta.internalDate));
-        break;
-      case 'RFC822.SIZE':
-        out.push(raw('RFC822.SIZE'), meta.size);
-        break;
-      case 'ENVELOPE':
-        out.push(raw('ENVELOPE'), p.envelope());
-        break;
-      case 'BODYSTRUCTURE':
-        out.push(raw('BODYSTRUCTURE'), p.bodyStructure(true));
-        break;
-      case 'BODY':
-        out.push(raw('BODY'), p.bodyStructure(false));
-        break;
-      case 'RFC822':
-        setSeen = true;
-        out.push(raw('RFC822'), b);
-        break;
-      case 'RFC822.HEADER':
-        out.push(
-          raw('RFC822.HEADER'),
-          p.section({ part: [], text: 'HEADER', fields: [] }) ?? Buffer.alloc(0),
-        );
-        break;
-      case 'RFC822.TEXT':
-        setSeen = true;
-        out.push(raw('RFC822.TEXT'), p.section({ part: [], text: 'TEXT', fields: [] }) ?? Buffer.alloc(0));
-        break;
-      case 'SECTION': {
-        if (!item.peek) setSeen = true;
-        const data = p.section(item.section);
-        const label = `BODY[${formatSection(item.section)}]${item.partial ? `<${item.partial.start}>` : ''}`;
-        out.push(raw(label), data === null ? Buffer.alloc(0) : slice(data, item.partial));
-        break;
+  try {
+    for (const item of items) {
+      if (item.kind === 'UID') out.push(raw('UID'), uid);
+      else if (item.kind === 'INTERNALDATE') out.push(raw('INTERNALDATE'), formatDateTime(meta.internalDate));
+      else if (item.kind !== 'FLAGS') {
+        // FLAGS is written last, after a possible \Seen change.
+        const r = await render(item, index as MessageIndex, bytes);
+        out.push(...r.out);
+        setSeen ||= r.seen;
       }
     }
+  } catch (err) {
+    if (err instanceof MaildirError && err.code === 'not-found') return false; // expunged meanwhile
+    throw err;
   }
   let flagsChanged = false;
   if (setSeen && !view.readOnly && !meta.flags.includes('\\Seen')) {
-    const res = await store.setFlags(view.name, [{ uid, flags: [...meta.flags, '\\Seen'] }]);
-    const now = res.get(uid);
+    const now = (await store.setFlags(view.name, [uid], 'add', ['\\Seen'])).get(uid);
     if (now) view.meta.set(uid, { ...meta, flags: now });
     flagsChanged = true;
   }
@@ -120,9 +137,14 @@ export const fetch = defineCommand({
     const view = state.mailbox;
     const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
     if (uids === null) return R.syntax;
+    const needsIndex = items.some((i) => !META_ONLY.has(i.kind));
     let missing = 0;
-    for (const uid of uids) {
-      if (!(await fetchOne(session, state.store, view, uid, items, ctx.uid))) missing++;
+    for (let i = 0; i < uids.length; i += BATCH) {
+      const batch = uids.slice(i, i + BATCH);
+      const indexes = needsIndex ? await state.store.summaries(view.name, batch) : new Map();
+      for (const uid of batch) {
+        if (!(await fetchOne(session, state.store, view, uid, items, ctx.uid, indexes.get(uid)))) missing++;
+      }
     }
     // RFC 3501 §7.4.1 leaves it to us: messages expunged by others cannot be read.
     return missing ? no('Some messages were expunged', 'EXPUNGEISSUED') : R.done;

@@ -1,5 +1,6 @@
-// IDLE (RFC 2177): "+ idling", then report changes as they happen (store
-// change notifications, plus a slow poll as a safety net) until DONE.
+// IDLE (RFC 2177): "+ idling", then report changes as they happen until DONE.
+// News comes from the mail events of every writer on the volume (see
+// mail-events.ts); a slow poll covers events lost while Redis was away.
 import { bad, R } from '../responses.js';
 import { AUTHED, defineCommand, noArgs } from './command.js';
 import { syncMailbox } from './util.js';
@@ -10,7 +11,7 @@ export const idle = defineCommand({
   name: 'IDLE',
   states: AUTHED,
   parse: noArgs,
-  async handle(session, _a, state) {
+  async handle(session) {
     await session.continuation('idling');
     let changed = false;
     let wake: (() => void) | null = null;
@@ -18,21 +19,23 @@ export const idle = defineCommand({
       changed = true;
       wake?.();
     };
-    const stop = state.kind === 'selected' ? state.store.watch(state.mailbox.name, poke) : () => {};
+    session.whenChanged(poke);
     const timer = setInterval(poke, POLL_MS);
     try {
+      // Changes that arrived just before IDLE are reported at once.
+      await syncMailbox(session, true);
       for (;;) {
         const input = session.transport.waitInput();
         await Promise.race([input, new Promise<void>((resolve) => (wake = resolve))]);
         wake = null;
         if (changed) {
           changed = false;
-          await syncMailbox(session, true);
+          await syncMailbox(session, true, true);
         }
         if (session.transport.hasInput || session.transport.isClosed) break;
       }
     } finally {
-      stop();
+      session.whenChanged(null);
       clearInterval(timer);
     }
     const line = await session.readContinuationLine();

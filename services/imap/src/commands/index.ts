@@ -98,7 +98,11 @@ export async function dispatch(session: Session, tag: string, bytes: Buffer): Pr
     session.deps.onCommand?.(command.name);
     let result: Awaited<ReturnType<Command['run']>>;
     try {
-      result = await command.run(session, r, session.state, { tag, uid });
+      result = await command.run(session, r, session.state, {
+        tag,
+        uid,
+        utf8: session.enabled.has('UTF8=ACCEPT'),
+      });
     } catch (err) {
       result = toImapResponse(err);
       if (result.kind === 'BAD') session.errors++;
@@ -107,7 +111,8 @@ export async function dispatch(session: Session, tag: string, bytes: Buffer): Pr
     }
     if (result) {
       if (session.state.kind === 'selected' && command.name !== 'IDLE') {
-        await syncMailbox(session, uid || !command.holdsExpunge).catch((err: unknown) =>
+        const force = command.name === 'NOOP' || command.name === 'CHECK';
+        await syncMailbox(session, uid || !command.holdsExpunge, force).catch((err: unknown) =>
           session.log.warn({ err }, 'mailbox sync failed'),
         );
       }

@@ -31,14 +31,15 @@ export function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`, 'su');
 }
 
-function decodePattern(b: Buffer): string {
-  const text = b.toString('latin1');
-  const d = decodeMailboxName(text);
+function decodePattern(b: Buffer, utf8: boolean): string {
+  // RFC 6855 §3: after ENABLE UTF8=ACCEPT names are UTF-8, else modified UTF-7 (RFC 3501 §5.1.3).
+  if (utf8) return b.toString('utf8');
+  const d = decodeMailboxName(b.toString('latin1'));
   if (d === null) throw new ParseError('invalid mailbox pattern');
   return d;
 }
 
-function parseList(r: Reader, lsub: boolean): ListArgs {
+function parseList(r: Reader, lsub: boolean, utf8: boolean): ListArgs {
   const args: ListArgs = {
     select: new Set(),
     ref: '',
@@ -52,10 +53,10 @@ function parseList(r: Reader, lsub: boolean): ListArgs {
     for (const o of r.list(() => r.atom().toUpperCase())) args.select.add(o);
     r.sp();
   }
-  args.ref = decodePattern(r.astring());
+  args.ref = decodePattern(r.astring(), utf8);
   r.sp();
-  if (!lsub && r.peek() === 0x28) args.patterns = r.list(() => decodePattern(r.listMailbox()), false);
-  else args.patterns = [decodePattern(r.listMailbox())];
+  if (!lsub && r.peek() === 0x28) args.patterns = r.list(() => decodePattern(r.listMailbox(), utf8), false);
+  else args.patterns = [decodePattern(r.listMailbox(), utf8)];
   if (!lsub && r.take(' ')) {
     if (!r.keyword('RETURN')) throw new ParseError('expected RETURN');
     r.sp();
@@ -78,10 +79,9 @@ function parseList(r: Reader, lsub: boolean): ListArgs {
   return args;
 }
 
-function attributes(f: FolderInfo, all: FolderInfo[], args: ListArgs): string[] {
+function attributes(f: FolderInfo, args: ListArgs): string[] {
   const attrs: string[] = [];
-  const kids = all.some((o) => o.name.startsWith(`${f.name}${DELIMITER}`));
-  attrs.push(kids ? '\\HasChildren' : '\\HasNoChildren');
+  attrs.push(f.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
   if (f.specialUse) attrs.push(f.specialUse);
   if (args.lsub ? false : args.ret.has('SUBSCRIBED') || args.select.has('SUBSCRIBED')) {
     if (f.subscribed) attrs.push('\\Subscribed');
@@ -102,8 +102,10 @@ async function run(session: Session, args: ListArgs, store: MailStore): Promise<
     if (!regexes.some((re) => re.test(f.name))) continue;
     if ((args.lsub || args.select.has('SUBSCRIBED')) && !f.subscribed) continue;
     if (args.select.has('SPECIAL-USE') && !f.specialUse) continue;
-    const attrs = attributes(f, folders, args);
-    const wire = encode(astring(mailboxToWire(f.name))).toString('latin1');
+    const attrs = attributes(f, args);
+    const wire = encode(astring(mailboxToWire(f.name, session.enabled.has('UTF8=ACCEPT')))).toString(
+      'latin1',
+    );
     await session.untagged(`${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wire}`);
     if (args.statusItems) await statusLine(session, store, f.name, args.statusItems);
   }
@@ -112,7 +114,7 @@ async function run(session: Session, args: ListArgs, store: MailStore): Promise<
 export const list = defineCommand({
   name: 'LIST',
   states: AUTHED,
-  parse: (r) => parseList(r, false),
+  parse: (r, ctx) => parseList(r, false, ctx.utf8),
   async handle(session, args, state) {
     await run(session, args, state.store);
     return R.done;
@@ -122,7 +124,7 @@ export const list = defineCommand({
 export const lsub = defineCommand({
   name: 'LSUB',
   states: AUTHED,
-  parse: (r) => parseList(r, true),
+  parse: (r, ctx) => parseList(r, true, ctx.utf8),
   async handle(session, args, state) {
     await run(session, args, state.store);
     return R.done;

@@ -1,18 +1,17 @@
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3–§6.3.7),
 // CREATE with USE (RFC 6154 §3, CREATE-SPECIAL-USE).
+import { SPECIAL_USE } from '@postamt/maildir';
 import { ParseError } from '../protocol/reader.js';
 import { no, R } from '../responses.js';
 import { AUTHED, defineCommand } from './command.js';
 import { mailboxArg } from './util.js';
 
-const SPECIAL = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
-
 export const create = defineCommand({
   name: 'CREATE',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    const name = mailboxArg(r);
+    const name = mailboxArg(r, ctx);
     let use: string | null = null;
     if (r.take(' ')) {
       // create-param = "USE" SP "(" use-attr *(SP use-attr) ")" (RFC 6154 §6)
@@ -26,9 +25,11 @@ export const create = defineCommand({
     return { name, use };
   },
   async handle(_session, { name, use }, state) {
-    const special = use && SPECIAL.find((s) => s.toLowerCase() === use.toLowerCase());
-    if (use && !special) return no('Special-use attribute not supported', 'USEATTR');
-    await state.store.createFolder(name, special || null);
+    // The Maildir store gives special use by name (Sent, Drafts, Junk, Trash, Archive),
+    // so USE is accepted only where it agrees with the name (RFC 6154 §3 allows refusing).
+    if (use && SPECIAL_USE[name]?.toLowerCase() !== use.toLowerCase())
+      return no('Special-use attribute not supported for this name', 'USEATTR');
+    await state.store.createFolder(name);
     return R.done;
   },
 });
@@ -36,9 +37,9 @@ export const create = defineCommand({
 export const del = defineCommand({
   name: 'DELETE',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    return mailboxArg(r);
+    return mailboxArg(r, ctx);
   },
   async handle(_session, name, state) {
     if (state.kind === 'selected' && state.mailbox.name === name) return no('Mailbox is selected', 'CANNOT');
@@ -50,11 +51,11 @@ export const del = defineCommand({
 export const rename = defineCommand({
   name: 'RENAME',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    const from = mailboxArg(r);
+    const from = mailboxArg(r, ctx);
     r.sp();
-    return { from, to: mailboxArg(r) };
+    return { from, to: mailboxArg(r, ctx) };
   },
   async handle(_session, { from, to }, state) {
     await state.store.renameFolder(from, to);
@@ -66,9 +67,9 @@ const sub = (name: string, on: boolean) =>
   defineCommand({
     name,
     states: AUTHED,
-    parse(r) {
+    parse(r, ctx) {
       r.sp();
-      return mailboxArg(r);
+      return mailboxArg(r, ctx);
     },
     async handle(_session, mailbox, state) {
       await state.store.setSubscribed(mailbox, on);

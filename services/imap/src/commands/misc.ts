@@ -33,6 +33,9 @@ export const id = defineCommand({
   },
 });
 
+/** RFC 6855 UTF8=ACCEPT: UTF-8 mailbox names (and quoted strings) from here on. */
+const ENABLEABLE = ['UTF8=ACCEPT'];
+
 export const enable = defineCommand({
   name: 'ENABLE',
   states: AUTHED,
@@ -42,9 +45,11 @@ export const enable = defineCommand({
     if (!caps.length) throw new ParseError('ENABLE needs a capability');
     return caps;
   },
-  async handle(session, _caps) {
-    // Nothing we advertise is ENABLE-able yet (UTF8=ACCEPT, CONDSTORE are future work).
-    await session.untagged('ENABLED');
+  async handle(session, caps) {
+    // RFC 5161 §3.1: list only what this command newly enabled; unknown names are ignored.
+    const now = caps.filter((c) => ENABLEABLE.includes(c) && !session.enabled.has(c));
+    for (const c of now) session.enabled.add(c);
+    await session.untagged(`ENABLED${now.map((c) => ` ${c}`).join('')}`);
     return R.done;
   },
 });
@@ -57,9 +62,9 @@ async function quotaLines(store: import('../store.js').MailStore): Promise<strin
 export const getquotaroot = defineCommand({
   name: 'GETQUOTAROOT',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    return mailboxArg(r);
+    return mailboxArg(r, ctx);
   },
   async handle(session, _name, state) {
     const line = await quotaLines(state.store);

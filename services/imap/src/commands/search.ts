@@ -1,10 +1,13 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH RETURN (RFC 4731).
-// Matching is in search-eval.ts; message bytes are read only for keys that need them.
-import { parseSearch, type SearchKey } from '../protocol/search-args.js';
+// Matching is in search-eval.ts; per message it loads only what the program
+// needs: the cached index, the header bytes, or the whole message.
+import { parseSearch } from '../protocol/search-args.js';
 import { formatSet } from '../protocol/sequence.js';
 import { R } from '../responses.js';
-import { matches, needsMessage } from '../search-eval.js';
+import { matches, NEED, needOf } from '../search-eval.js';
 import { defineCommand, SELECTED } from './command.js';
+
+const BATCH = 256;
 
 export const search = defineCommand({
   name: 'SEARCH',
@@ -13,24 +16,35 @@ export const search = defineCommand({
   parse: (r) => parseSearch(r),
   async handle(session, program, state, ctx) {
     const view = state.mailbox;
+    const { store } = state;
+    const need = needOf(program.key);
     const hits: number[] = [];
-    const withBody = needsMessage(program.key as SearchKey);
-    for (const uid of [...view.uids]) {
-      const meta = view.meta.get(uid);
-      if (!meta) continue;
-      const parsed = withBody
-        ? await state.store.read(view.name, uid).then(session.deps.parse, () => null)
-        : null;
-      if (withBody && !parsed) continue;
-      if (matches(program.key, { view, uid, meta, parsed })) hits.push(ctx.uid ? uid : view.seqOf(uid));
+    const uids = [...view.uids];
+    for (let i = 0; i < uids.length; i += BATCH) {
+      const batch = uids.slice(i, i + BATCH);
+      const indexes = need >= NEED.index ? await store.summaries(view.name, batch) : null;
+      for (const uid of batch) {
+        const meta = view.meta.get(uid);
+        if (!meta) continue;
+        const index = indexes?.get(uid) ?? null;
+        if (indexes && !index) continue; // expunged by another session
+        let bytes: Buffer | null = null;
+        if (need >= NEED.head && index) {
+          const limit = need === NEED.head ? index.root.pos + index.root.header.physical : undefined;
+          bytes = await store.read(view.name, uid, limit).catch(() => null);
+          if (!bytes) continue;
+        }
+        if (matches(program.key, { view, uid, meta, index, bytes }))
+          hits.push(ctx.uid ? uid : view.seqOf(uid));
+      }
     }
     if (program.returnOpts) {
-      // RFC 4731 §3.1
+      // RFC 4731 §3.1; hits ascend, so MIN and MAX are the ends.
       const parts = [`(TAG "${ctx.tag}")`];
       if (ctx.uid) parts.push('UID');
       const o = program.returnOpts;
-      if (o.includes('MIN') && hits.length) parts.push(`MIN ${Math.min(...hits)}`);
-      if (o.includes('MAX') && hits.length) parts.push(`MAX ${Math.max(...hits)}`);
+      if (o.includes('MIN') && hits.length) parts.push(`MIN ${hits[0]}`);
+      if (o.includes('MAX') && hits.length) parts.push(`MAX ${hits[hits.length - 1]}`);
       if (o.includes('ALL') && hits.length) parts.push(`ALL ${formatSet(hits)}`);
       if (o.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
       await session.untagged(`ESEARCH ${parts.join(' ')}`);

@@ -5,10 +5,19 @@ import { mailboxToWire } from '../protocol/mailbox-name.js';
 import { encode } from '../protocol/serialize.js';
 import { ok, type Status } from '../responses.js';
 import type { Session } from '../session.js';
-import { AUTHED, defineCommand } from './command.js';
+import { AUTHED, type Context, defineCommand } from './command.js';
 import { mailboxArg } from './util.js';
 
 const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** FLAGS and PERMANENTFLAGS (RFC 3501 §7.2.6, §7.1): at SELECT and when a STORE defines a keyword. */
+export async function announceFlags(session: Session, keywords: string[], readOnly: boolean): Promise<void> {
+  const flags = [...SYSTEM, ...keywords];
+  await session.untagged(`FLAGS (${flags.join(' ')})`);
+  await session.untagged(
+    `OK [PERMANENTFLAGS (${readOnly ? '' : `${flags.join(' ')} \\*`})] Flags permitted.`,
+  );
+}
 
 async function open(session: Session, name: string, readOnly: boolean): Promise<Status> {
   const state = session.state;
@@ -19,9 +28,7 @@ async function open(session: Session, name: string, readOnly: boolean): Promise<
   if (state.kind === 'selected') await session.status('*', ok('Previous mailbox closed', 'CLOSED'));
   const snap = await store.open(name, !readOnly);
   const view = new MailboxView(name, readOnly, snap);
-  const flags = [...SYSTEM, ...snap.keywords];
-  await session.untagged(`FLAGS (${flags.join(' ')})`);
-  await session.untagged(`OK [PERMANENTFLAGS (${readOnly ? '' : `${flags.join(' ')} \\*`})] Flags permitted`);
+  await announceFlags(session, snap.keywords, readOnly);
   await session.untagged(`${view.exists} EXISTS`);
   await session.untagged(`${view.recent.size} RECENT`);
   const firstUnseen = snap.messages.findIndex((m) => !m.flags.includes('\\Seen'));
@@ -33,9 +40,9 @@ async function open(session: Session, name: string, readOnly: boolean): Promise<
   return ok(readOnly ? 'Examined' : 'Selected', readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }
 
-const parse = (r: Parameters<typeof mailboxArg>[0]) => {
+const parse = (r: Parameters<typeof mailboxArg>[0], ctx: Context) => {
   r.sp();
-  return mailboxArg(r);
+  return mailboxArg(r, ctx);
 };
 
 export const select = defineCommand({

@@ -35,15 +35,16 @@ export async function statusLine(
     SIZE: st.size,
   };
   const body = items.map((i) => `${i} ${values[i]}`).join(' ');
-  await session.untagged(`STATUS ${encode(astring(mailboxToWire(name))).toString('latin1')} (${body})`);
+  const wire = encode(astring(mailboxToWire(name, session.enabled.has('UTF8=ACCEPT'))));
+  await session.untagged(`STATUS ${wire.toString('latin1')} (${body})`);
 }
 
 export const status = defineCommand({
   name: 'STATUS',
   states: AUTHED,
-  parse(r) {
+  parse(r, ctx) {
     r.sp();
-    const name = mailboxArg(r);
+    const name = mailboxArg(r, ctx);
     r.sp();
     return { name, items: parseStatusItems(r) };
   },

@@ -7,8 +7,8 @@ import { ok, R, type Status } from '../responses.js';
 import type { Session } from '../session.js';
 
 /** mailbox = "INBOX" / astring (RFC 3501 §9), canonical; invalid names throw. */
-export function mailboxArg(r: Reader, session?: Session): string {
-  const res = mailboxFromWire(r.astring(), session?.enabled.has('UTF8=ACCEPT'));
+export function mailboxArg(r: Reader, ctx: { utf8: boolean }): string {
+  const res = mailboxFromWire(r.astring(), ctx.utf8);
   if (!res.ok) throw new InvalidMailboxName();
   return res.name;
 }
@@ -25,18 +25,25 @@ export async function completeLogin(session: Session, name: string, password: st
   }
   const store = await deps.stores.forUser(account.key);
   session.state = { kind: 'authenticated', user: account.key, store };
+  session.listen(account.key);
   session.log.info({ user: account.key }, 'logged in');
   return ok('Logged in', `CAPABILITY ${session.capabilities()}`);
 }
 
+/** Without an event, a session still looks at its folder this often (events can be lost). */
+const RESYNC_MS = 15_000;
+
 /**
  * Reports changes made by other sessions (RFC 3501 §5.2, §7.4.1). EXPUNGE only
- * when `allowExpunge`; the view keeps vanished messages until then.
+ * when `allowExpunge`; the view keeps vanished messages until then. The folder
+ * is re-read when an event said it changed, when `force` (NOOP, CHECK, IDLE),
+ * or when the last look is older than RESYNC_MS.
  */
-export async function syncMailbox(session: Session, allowExpunge: boolean): Promise<void> {
+export async function syncMailbox(session: Session, allowExpunge: boolean, force = false): Promise<void> {
   const state = session.state;
   if (state.kind !== 'selected') return;
   const view = state.mailbox;
+  if (!force && !view.dirty && Date.now() - view.syncedAt < RESYNC_MS) return;
   const snap = await state.store.open(view.name, !view.readOnly);
   for (const line of view.sync(snap, allowExpunge)) await session.untagged(line);
 }

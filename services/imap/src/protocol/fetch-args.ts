@@ -35,7 +35,8 @@ const SIMPLE = [
   'UID',
 ] as const;
 
-export const MAX_PART_DEPTH = 32;
+/** Deeper than the MIME indexer nests (100 levels, as Dovecot); the line length caps it anyway. */
+export const MAX_PART_DEPTH = 200;
 
 /** header-fld-name = astring (RFC 3501 §9) */
 function fieldName(r: Reader): string {

@@ -1,6 +1,8 @@
 // SEARCH keys (RFC 3501 §6.4.4, §9 search-key) parsed into a tree. Nesting
-// (parentheses, NOT, OR) is depth-capped. CHARSET: US-ASCII and UTF-8 only
-// (RFC 3501 §6.4.4: others get NO [BADCHARSET]).
+// (parentheses, NOT, OR) is depth-capped. CHARSET: any charset the WHATWG
+// Encoding Standard knows (RFC 3501 §6.4.4: others get NO [BADCHARSET]);
+// 8-bit strings without CHARSET are taken as UTF-8, like Dovecot does.
+import { TextDecoder } from 'node:util';
 import { parseDate, parseFlag } from './flags.js';
 import { MAX_DEPTH, ParseError, type Reader } from './reader.js';
 import { parseSeqSet, type SeqSet } from './sequence.js';
@@ -9,7 +11,7 @@ export type SearchKey =
   | { op: 'all' }
   | { op: 'flag'; flag: string; set: boolean }
   | { op: 'new' | 'old' | 'recent' }
-  | { op: 'header'; field: string; value: string }
+  | { op: 'header'; key: 'SUBJECT' | 'FROM' | 'TO' | 'CC' | 'BCC' | 'HEADER'; field: string; value: string }
   | { op: 'body' | 'text'; value: string }
   | { op: 'date'; which: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; date: Date }
   | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
@@ -50,15 +52,25 @@ const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']
   SENTSINCE: ['sent', 'since'],
 };
 
-function text(r: Reader): string {
-  return r.astring().toString('utf8');
+type Decode = (b: Buffer) => string;
+
+function decoderFor(charset: string): Decode {
+  const label = charset === 'US-ASCII' ? 'utf-8' : charset;
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label);
+  } catch {
+    throw new BadCharsetError(charset);
+  }
+  return (b) => decoder.decode(b);
 }
 
-function key(r: Reader, depth: number): SearchKey {
+function key(r: Reader, depth: number, decode: Decode): SearchKey {
+  const text = (rr: Reader) => decode(rr.astring());
   if (depth > MAX_DEPTH) throw new ParseError('search too deeply nested');
   const c = r.peek();
   if (c === 0x28) {
-    const keys = r.list(() => key(r, depth + 1), false);
+    const keys = r.list(() => key(r, depth + 1, decode), false);
     return keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys };
   }
   if ((c >= 0x30 && c <= 0x39) || c === 0x2a) return { op: 'seq', set: parseSeqSet(r) };
@@ -72,7 +84,7 @@ function key(r: Reader, depth: number): SearchKey {
   }
   if (ADDRESS_KEYS.includes(word)) {
     r.sp();
-    return { op: 'header', field: word, value: text(r) };
+    return { op: 'header', key: word as 'SUBJECT', field: word, value: text(r) };
   }
   switch (word) {
     case 'ALL':
@@ -89,7 +101,7 @@ function key(r: Reader, depth: number): SearchKey {
       r.sp();
       const field = r.astring().toString('latin1').toUpperCase();
       r.sp();
-      return { op: 'header', field, value: text(r) };
+      return { op: 'header', key: 'HEADER', field, value: text(r) };
     }
     case 'KEYWORD':
     case 'UNKEYWORD':
@@ -101,12 +113,12 @@ function key(r: Reader, depth: number): SearchKey {
       return { op: 'size', cmp: word === 'LARGER' ? 'larger' : 'smaller', n: r.number() };
     case 'NOT':
       r.sp();
-      return { op: 'not', key: key(r, depth + 1) };
+      return { op: 'not', key: key(r, depth + 1, decode) };
     case 'OR': {
       r.sp();
-      const a = key(r, depth + 1);
+      const a = key(r, depth + 1, decode);
       r.sp();
-      return { op: 'or', a, b: key(r, depth + 1) };
+      return { op: 'or', a, b: key(r, depth + 1, decode) };
     }
     case 'UID':
       r.sp();
@@ -137,10 +149,10 @@ export function parseSearch(r: Reader): SearchProgram {
   if (r.keyword('CHARSET')) {
     r.sp();
     charset = r.astring().toString('latin1').toUpperCase();
-    if (charset !== 'US-ASCII' && charset !== 'UTF-8') throw new BadCharsetError(charset);
     r.sp();
   }
-  const keys: SearchKey[] = [key(r, 0)];
-  while (r.take(' ')) keys.push(key(r, 0));
+  const decode = decoderFor(charset);
+  const keys: SearchKey[] = [key(r, 0, decode)];
+  while (r.take(' ')) keys.push(key(r, 0, decode));
   return { charset, key: keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys }, returnOpts };
 }

@@ -1,0 +1,229 @@
+// The IMAP MailStore on @postamt/maildir: one MaildirStore per user (UIDs,
+// flags, folders, quota and the per-folder index cache all live there),
+// decorated with withEvents so every change is published on the user's Redis
+// channel, and given the @postamt/mime indexer so ENVELOPE, BODYSTRUCTURE and
+// part offsets are computed once per message and served from the cache.
+//
+// \Recent (RFC 3501 §2.3.2): a message still in new/ has not been seen by any
+// session; the session that SELECTs the folder claims it by renaming it to
+// cur/ (as Dovecot does). rename() is atomic, so when several sessions — in
+// any process — race, exactly one succeeds and only it reports \Recent.
+import { rename } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import {
+  type MailStore as Maildir,
+  MaildirStore,
+  type Publish,
+  quotaUsage,
+  userMaildir,
+  withEvents,
+} from '@postamt/maildir';
+import { indexMessage, type MessageIndex } from '@postamt/mime';
+import type {
+  CopyResult,
+  FlagOp,
+  FolderInfo,
+  FolderStatus,
+  MailboxSnapshot,
+  MailStore,
+  StoreProvider,
+} from './store.js';
+
+/** The indexer injected into MaildirStore: its result is cached in postamt-index.json. */
+export const mimeIndexer = (bytes: Buffer): MessageIndex => indexMessage(bytes);
+
+function isIndex(v: unknown): v is MessageIndex {
+  return typeof v === 'object' && v !== null && (v as MessageIndex).version === 1;
+}
+
+/** Renames each file new/<base> → cur/<base>:2, (no flags); returns the indexes this call moved. */
+async function claim(paths: string[]): Promise<Set<number>> {
+  const won = new Set<number>();
+  await Promise.all(
+    paths.map(async (path, i) => {
+      const target = join(dirname(dirname(path)), 'cur', `${basename(path)}:2,`);
+      // ENOENT: another session claimed it first (or it was expunged) — not ours.
+      if (
+        await rename(path, target).then(
+          () => true,
+          () => false,
+        )
+      )
+        won.add(i);
+    }),
+  );
+  return won;
+}
+
+export class MaildirAdapter implements MailStore {
+  constructor(
+    private readonly dir: Maildir,
+    private readonly dataDir: string,
+    private readonly root: string,
+    private readonly quotaBytes: number,
+  ) {}
+
+  async listFolders(): Promise<FolderInfo[]> {
+    return (await this.dir.listFolders()).map((f) => ({
+      name: f.name,
+      specialUse: f.specialUse ?? null,
+      subscribed: f.subscribed,
+      hasChildren: f.hasChildren,
+    }));
+  }
+
+  createFolder(name: string): Promise<void> {
+    return this.dir.createFolder(name);
+  }
+
+  deleteFolder(name: string): Promise<void> {
+    return this.dir.deleteFolder(name);
+  }
+
+  renameFolder(from: string, to: string): Promise<void> {
+    return this.dir.renameFolder(from, to);
+  }
+
+  setSubscribed(name: string, on: boolean): Promise<void> {
+    return on ? this.dir.subscribe(name) : this.dir.unsubscribe(name);
+  }
+
+  async open(name: string, claimRecent: boolean): Promise<MailboxSnapshot> {
+    const snap = await this.dir.open(name);
+    const inNew = snap.messages.filter((m) => m.recent);
+    const fresh = claimRecent ? await claim(inNew.map((m) => m.path)) : new Set<number>();
+    // Let the store learn the new file names at once, not one lookup per message later.
+    if (fresh.size) await this.dir.open(name);
+    return {
+      uidValidity: snap.uidValidity,
+      uidNext: snap.uidNext,
+      messages: snap.messages.map((m) => ({
+        uid: m.uid,
+        flags: m.flags,
+        size: m.size,
+        internalDate: m.internalDate,
+      })),
+      recent: new Set(inNew.filter((_, i) => fresh.has(i)).map((m) => m.uid)),
+      keywords: snap.keywords,
+    };
+  }
+
+  async status(name: string): Promise<FolderStatus> {
+    const snap = await this.dir.open(name);
+    let unseen = 0;
+    let recent = 0;
+    let size = 0;
+    for (const m of snap.messages) {
+      if (!m.flags.includes('\\Seen')) unseen++;
+      if (m.recent) recent++;
+      size += m.size;
+    }
+    return {
+      messages: snap.messages.length,
+      unseen,
+      recent,
+      uidNext: snap.uidNext,
+      uidValidity: snap.uidValidity,
+      size,
+    };
+  }
+
+  async read(name: string, uid: number, limit?: number): Promise<Buffer> {
+    if (limit === undefined) return this.dir.readMessage(name, uid);
+    const { handle, size } = await this.dir.openMessage(name, uid);
+    try {
+      const buf = Buffer.alloc(Math.min(size, limit));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async summaries(name: string, uids: readonly number[]): Promise<Map<number, MessageIndex>> {
+    const out = new Map<number, MessageIndex>();
+    for (const [uid, s] of await this.dir.summaries(name, uids)) if (isIndex(s)) out.set(uid, s);
+    return out;
+  }
+
+  async setFlags(
+    name: string,
+    uids: readonly number[],
+    op: FlagOp,
+    flags: readonly string[],
+  ): Promise<Map<number, string[]>> {
+    const updates = await this.dir.setFlags(name, uids, op, flags);
+    return new Map(updates.map((u) => [u.uid, u.flags]));
+  }
+
+  append(name: string, data: Buffer, flags: string[], date: Date | null) {
+    return this.dir.append(name, data, { flags, ...(date ? { date } : {}) });
+  }
+
+  copy(from: string, uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.dir.copy(from, uids, to);
+  }
+
+  move(from: string, uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.dir.move(from, uids, to);
+  }
+
+  expunge(name: string, uids: readonly number[]): Promise<number[]> {
+    return this.dir.expunge(name, uids);
+  }
+
+  async files(name: string, uids: readonly number[]): Promise<Map<number, string>> {
+    const want = new Set(uids);
+    const out = new Map<number, string>();
+    for (const m of (await this.dir.open(name)).messages)
+      if (want.has(m.uid)) out.set(m.uid, relative(this.dataDir, m.path));
+    return out;
+  }
+
+  async quota(): Promise<{ usedKiB: number; limitKiB: number } | null> {
+    if (this.quotaBytes <= 0) return null;
+    const usage = await quotaUsage(this.root, { bytes: this.quotaBytes });
+    return { usedKiB: Math.ceil(usage.bytes / 1024), limitKiB: Math.ceil(this.quotaBytes / 1024) };
+  }
+}
+
+export interface MaildirProviderOptions {
+  dataDir: string;
+  /** Host part of new message file names. */
+  hostname: string;
+  /** The user's storage quota in bytes; 0 for none. */
+  quotaOf(userKey: string): Promise<number>;
+  /** Publishes the user's mail events (withEvents); null in tools that need no events. */
+  publisher: ((userKey: string) => Publish) | null;
+  onPublishError?: (err: unknown) => void;
+}
+
+/**
+ * One store per user and process, shared by all of the user's sessions (its
+ * folder state is the big part of a session's memory); it is dropped when
+ * the last session lets go of it. Quota is read when the store is made.
+ */
+export class MaildirStoreProvider implements StoreProvider {
+  private readonly live = new Map<string, WeakRef<MailStore>>();
+  private readonly gone = new FinalizationRegistry<string>((key) => {
+    if (!this.live.get(key)?.deref()) this.live.delete(key);
+  });
+
+  constructor(private readonly opts: MaildirProviderOptions) {}
+
+  async forUser(userKey: string): Promise<MailStore> {
+    const cached = this.live.get(userKey)?.deref();
+    if (cached) return cached;
+    const { dataDir, hostname, publisher, onPublishError } = this.opts;
+    const root = userMaildir(dataDir, userKey);
+    const bytes = await this.opts.quotaOf(userKey);
+    const base = new MaildirStore({ root, host: hostname, quota: { bytes }, indexer: mimeIndexer });
+    const store = publisher ? withEvents(base, publisher(userKey), onPublishError) : base;
+    const adapter = new MaildirAdapter(store, dataDir, root, bytes);
+    const raced = this.live.get(userKey)?.deref();
+    if (raced) return raced;
+    this.live.set(userKey, new WeakRef(adapter));
+    this.gone.register(adapter, userKey);
+    return adapter;
+  }
+}
