@@ -22,7 +22,13 @@ const RUNTIME_PROGRAMS = {
   'sa-learn': 'spamassassin',
   openssl: 'openssl',
 };
-const TEST_PROGRAMS = { swaks: 'swaks', curl: 'curl', 'smtp-source': 'postfix', fetchmail: 'fetchmail', chromium: 'chromium' };
+const TEST_PROGRAMS = {
+  swaks: 'swaks',
+  curl: 'curl',
+  'smtp-source': 'postfix',
+  fetchmail: 'fetchmail',
+  chromium: 'chromium',
+};
 const BENCH_PROGRAMS = { postfix: 'postfix', 'smtp-source': 'postfix' };
 
 function log(msg) {
