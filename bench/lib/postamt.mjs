@@ -8,7 +8,7 @@ import { Directory } from '@postamt/directory';
 import { connectRedis, Queues } from '@postamt/queue';
 import { freePort, makeTempDir, startRedis } from '@postamt/testkit';
 import { onCleanup, removeDirLater } from './cleanup.mjs';
-import { httpOk, smtpBanner, startChild, treeCpuSeconds } from './proc.mjs';
+import { httpOk, popGreeting, smtpBanner, startChild, treeCpuSeconds } from './proc.mjs';
 import { fatal, waitUntil } from './timing.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,6 +80,60 @@ export function intakeEntry() {
   return join(repoRoot, 'services/intake/dist/main.js');
 }
 
+export function pop3Entry() {
+  return join(repoRoot, 'services/pop3/dist/main.js');
+}
+
+// POSTAMT_* from the caller's shell are dropped: the bench alone decides a
+// service's configuration, so runs are comparable.
+function benchEnv(vars) {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('POSTAMT_')),
+  );
+  return { ...inherited, POSTAMT_BIND: '127.0.0.1', POSTAMT_LOG_LEVEL: 'warn', ...vars };
+}
+
+/**
+ * Starts a built service (dist/main.js) as a child with its log in `data` and
+ * waits until /readyz answers 200 and `greets(port)` is true.
+ */
+async function startService({ name, entry, data, removeData, env, metricsPort, greets }) {
+  if (!existsSync(entry)) {
+    throw new Error(`${entry} does not exist; build first: node deploy/local/bootstrap.mjs build`);
+  }
+  const logFile = join(data, `${name}.log`);
+  // The log lives in the data dir, which is removed after the child is stopped
+  // (cleanups run newest first).
+  const proc = startChild(name, process.execPath, [entry], { env, cwd: repoRoot, logFile });
+  const stop = async () => {
+    await proc.stop();
+    await removeData();
+  };
+  try {
+    await waitUntil(
+      `${name} readiness (http://127.0.0.1:${metricsPort}/readyz)`,
+      async () => {
+        if (proc.gone()) throw fatal(`${name} exited during start-up:\n${proc.logTail()}`);
+        return (await httpOk(metricsPort, '/readyz')) && (await greets());
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  } catch (err) {
+    const log = proc.logTail();
+    await stop();
+    throw new Error(`${err.message}${log && !err.message.includes(log) ? `\n--- ${name} log:\n${log}` : ''}`);
+  }
+  return {
+    data,
+    metricsPort,
+    pid: proc.pid,
+    cpuSeconds: () => treeCpuSeconds(proc.pid),
+    logTail: proc.logTail,
+    alive: () => !proc.gone(),
+    stop,
+  };
+}
+
 /**
  * Starts the intake on fresh loopback ports with a fresh data dir and waits
  * until /readyz answers 200 and the SMTP banner arrives.
@@ -90,60 +144,68 @@ export async function startIntake({
   keep = false,
   extraEnv = {},
 }) {
-  const entry = intakeEntry();
-  if (!existsSync(entry)) {
-    throw new Error(`${entry} does not exist; build first: node deploy/local/bootstrap.mjs build`);
-  }
   const data = makeTempDir('bench-intake');
   const removeData = removeDirLater(data, keep);
   const smtpPort = await freePort();
   const metricsPort = await freePort();
-  const logFile = join(data, 'intake.log');
-  // POSTAMT_* from the caller's shell are dropped: the bench alone decides the
-  // intake's configuration, so runs are comparable.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('POSTAMT_')),
-  );
-  const env = {
-    ...inherited,
+  const env = benchEnv({
     POSTAMT_DATA: data,
     POSTAMT_REDIS_URL: redisUrl,
     POSTAMT_HOSTNAME: hostname,
-    POSTAMT_BIND: '127.0.0.1',
     POSTAMT_SMTP_PORT: String(smtpPort),
     POSTAMT_METRICS_PORT: String(metricsPort),
-    POSTAMT_LOG_LEVEL: 'warn',
+    // Like the Postfix instance's mynetworks: the loopback load generator skips
+    // the inbound client checks (FCrDNS, HELO, DNSBL), which need real DNS.
+    POSTAMT_MYNETWORKS: '127.0.0.0/8',
     ...extraEnv,
-  };
-  // The log lives in the data dir, which is removed after the child is stopped
-  // (cleanups run newest first).
-  const proc = startChild('intake', process.execPath, [entry], { env, cwd: repoRoot, logFile });
-  const stop = async () => {
-    await proc.stop();
-    await removeData();
-  };
-  try {
-    await waitUntil(
-      `intake readiness (http://127.0.0.1:${metricsPort}/readyz)`,
-      async () => {
-        if (proc.gone()) throw fatal(`intake exited during start-up:\n${proc.logTail()}`);
-        return (await httpOk(metricsPort, '/readyz')) && (await smtpBanner(smtpPort));
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
-  } catch (err) {
-    const log = proc.logTail();
-    await stop();
-    throw new Error(`${err.message}${log && !err.message.includes(log) ? `\n--- intake log:\n${log}` : ''}`);
-  }
-  return {
+  });
+  const greets = () => smtpBanner(smtpPort);
+  const svc = await startService({
+    name: 'intake',
+    entry: intakeEntry(),
     data,
-    smtpPort,
+    removeData,
+    env,
     metricsPort,
-    pid: proc.pid,
-    cpuSeconds: () => treeCpuSeconds(proc.pid),
-    logTail: proc.logTail,
-    alive: () => !proc.gone(),
-    stop,
-  };
+    greets,
+  });
+  return { ...svc, smtpPort };
+}
+
+/**
+ * Starts the pop3 service over an existing data dir (`<data>/mail/<domain>/<local>`,
+ * removed at cleanup unless `keep`) on fresh loopback ports. Plaintext logins
+ * are allowed on loopback (the default), as for Dovecot in the same bench.
+ */
+export async function startPop3({
+  redisUrl,
+  data,
+  hostname = 'bench.postamt.test',
+  keep = false,
+  extraEnv = {},
+}) {
+  const removeData = removeDirLater(data, keep);
+  const pop3Port = await freePort();
+  const pop3sPort = await freePort();
+  const metricsPort = await freePort();
+  const env = benchEnv({
+    POSTAMT_DATA: data,
+    POSTAMT_REDIS_URL: redisUrl,
+    POSTAMT_HOSTNAME: hostname,
+    POSTAMT_POP3_PORT: String(pop3Port),
+    POSTAMT_POP3S_PORT: String(pop3sPort),
+    POSTAMT_METRICS_PORT: String(metricsPort),
+    ...extraEnv,
+  });
+  const greets = () => popGreeting(pop3Port);
+  const svc = await startService({
+    name: 'pop3',
+    entry: pop3Entry(),
+    data,
+    removeData,
+    env,
+    metricsPort,
+    greets,
+  });
+  return { ...svc, pop3Port, pop3sPort };
 }

@@ -162,6 +162,29 @@ export function smtpBanner(port, host = '127.0.0.1', timeoutMs = 3000) {
   return withTimeout(probe, timeoutMs, `SMTP banner on ${host}:${port}`).catch(() => false);
 }
 
+/** True when a POP3 server on host:port greets with +OK (then QUIT). */
+export function popGreeting(port, host = '127.0.0.1', timeoutMs = 3000) {
+  const probe = new Promise((resolve) => {
+    const sock = new Socket();
+    let buf = '';
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.once('error', () => done(false));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\n')) {
+        const ok = buf.startsWith('+OK');
+        if (ok) sock.write('QUIT\r\n');
+        setTimeout(() => done(ok), 20);
+      }
+    });
+    sock.connect(port, host);
+  });
+  return withTimeout(probe, timeoutMs, `POP3 greeting on ${host}:${port}`).catch(() => false);
+}
+
 /** True when GET http://127.0.0.1:<port><path> answers 200. */
 export async function httpOk(port, path, timeoutMs = 2000) {
   try {

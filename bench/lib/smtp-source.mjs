@@ -12,7 +12,9 @@ import { now } from './timing.mjs';
  */
 export function runSmtpSource({ port, sessions, messages, size, from, to, timeoutMs }) {
   const bin = requireProgram('smtp-source', 'apt-get install postfix');
+  // -M: a fully-qualified HELO name; smtp-source's default (the local host name) may be refused.
   const args = ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', from, '-t', to];
+  args.push('-M', 'client.bench.example');
   args.push(`127.0.0.1:${port}`);
   return new Promise((resolve) => {
     const t0 = now();

@@ -1,7 +1,7 @@
 // POP3 settings: the common POSTAMT_* ones plus the listeners, the plaintext
 // login policy and the per-session limits. Declared once here and validated at
 // start-up; process.env is not read anywhere else.
-import { commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
+import { byteSize, commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
 import { z } from 'zod';
 
 /**
@@ -43,6 +43,12 @@ export const pop3Schema = withCommonRules(
     pop3MaxConnectionsPerIp: count(1, 10_000).default(20),
     /** Longest command line accepted (RFC 2449 §4 allows clients 255 octets; we are lenient). */
     pop3MaxLine: count(255, 8192).default(512),
+    /**
+     * Messages up to this size are read with blocking calls (retr.ts readSmall):
+     * ten times cheaper than thread-pool reads when the file is in the page
+     * cache, at the price of stalling the process during a cold read. 0: never.
+     */
+    pop3SyncReadMax: byteSize.prefault('64KB').refine((n) => n <= 16 * 2 ** 20, 'expected at most 16MB'),
   }),
 );
 

@@ -11,11 +11,16 @@
 //   shows it as read. Like deletions this happens only on QUIT, so a dropped
 //   connection leaves the Maildir exactly as it was.
 // - Files may be moved meanwhile by IMAP (new/ → cur/, flag changes): they are
-//   found again by their base name, which never changes.
-import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+//   found again by their base name, which never changes. The snapshot path is
+//   tried first (no stat per message), the directories are searched on ENOENT.
+// - Small files are read, and QUIT's renames/unlinks done, with blocking calls
+//   (see retr.ts readSmall), yielding to other sessions every YIELD_EVERY files.
+import { renameSync, unlinkSync } from 'node:fs';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { listMessages, parseName } from '@postamt/maildir';
-import { wireSize } from './retr.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parseName } from '@postamt/maildir';
+import { measure, measureBuffer, readSmall } from './retr.js';
 import { uidFor } from './uid.js';
 
 export interface MaildropMessage {
@@ -25,28 +30,44 @@ export interface MaildropMessage {
   readonly uid: string;
   /** Octets on the wire (see retr.ts). */
   readonly size: number;
+  /** Octets in the file. */
+  readonly rawSize: number;
   path: string;
   deleted: boolean;
   retrieved: boolean;
 }
 
+interface Sizes {
+  raw: number;
+  wire: number;
+}
+
 /**
- * Wire sizes by file identity. Maildir files are never rewritten, so a base name
- * and raw size identify the content; this spares re-reading every message at
- * each login. Bounded: the oldest entries go first.
+ * Sizes by Maildir base name. Maildir files are never rewritten and a base
+ * name is never reused, so the base identifies the content wherever IMAP
+ * moves the file; a login after the first needs neither stat(2) nor a read
+ * per message. Bounded: the oldest entries go first.
  */
 export class SizeCache {
-  private readonly map = new Map<string, number>();
-  constructor(private readonly limit = 100_000) {}
+  private readonly map = new Map<string, Sizes>();
+  /** `syncReadMax`: files up to this size are read with blocking calls (see retr.ts readSmall). */
+  constructor(
+    readonly syncReadMax = 64 * 1024,
+    private readonly limit = 100_000,
+  ) {}
 
-  async get(base: string, rawSize: number, path: string): Promise<number> {
-    const key = `${base}\u0000${rawSize}`;
-    const hit = this.map.get(key);
+  peek(base: string): Sizes | undefined {
+    return this.map.get(base);
+  }
+
+  async get(base: string, path: string): Promise<Sizes> {
+    const hit = this.map.get(base);
     if (hit !== undefined) return hit;
-    const size = await wireSize(path);
+    const small = this.syncReadMax > 0 ? readSmall(path, this.syncReadMax) : null;
+    const sizes = small ? measureBuffer(small) : await measure(path);
     if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(key, size);
-    return size;
+    this.map.set(base, sizes);
+    return sizes;
   }
 }
 
@@ -63,32 +84,65 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
+/** Files in new/ and cur/ (not dot files), by base name, in arrival order (names start with the time). */
+async function listFiles(dir: string): Promise<{ base: string; path: string }[]> {
+  const out: { base: string; path: string }[] = [];
+  for (const sub of ['new', 'cur']) {
+    const names = await readdir(join(dir, sub)).catch(() => [] as string[]);
+    const prefix = `${join(dir, sub)}/`;
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      // The base is the name without the ":2,<flags>" info part (parseName, minus the S= lookup).
+      const colon = name.indexOf(':');
+      out.push({ base: colon < 0 ? name : name.slice(0, colon), path: prefix + name });
+    }
+  }
+  return out.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+}
+
+/** Blocking file operations in a row before other sessions get a turn. */
+const YIELD_EVERY = 256;
+
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
 export class Maildrop {
+  private readonly curPrefix: string;
+
   private constructor(
     private readonly dir: string,
     private readonly messages: MaildropMessage[],
-  ) {}
+  ) {
+    this.curPrefix = `${join(dir, 'cur')}/`;
+  }
 
   /** Takes the snapshot. Messages that vanish while it is taken are left out. */
   static async open(dir: string, sizes: SizeCache): Promise<Maildrop> {
-    const files = await listMessages(dir);
-    const sized = await mapLimit(files, 8, async (f) => {
+    const files = await listFiles(dir);
+    // Known sizes first, without an await each: a warm login is one loop.
+    const known = files.map((f) => sizes.peek(f.base));
+    const missing = known.flatMap((size, i) => (size ? [] : [i]));
+    let done = 0;
+    await mapLimit(missing, 8, async (i) => {
+      const f = files[i] as (typeof files)[number];
+      // Small files are measured with blocking reads: let other sessions run now and then.
+      if (++done % YIELD_EVERY === 0) await yieldToLoop();
       try {
-        return { file: f, size: await sizes.get(f.base, f.size, f.path) };
+        known[i] = await sizes.get(f.base, f.path);
       } catch (e) {
-        if (isMissing(e)) return null;
-        throw e;
+        if (!isMissing(e)) throw e;
       }
     });
-    const messages = sized
-      .filter((s) => s !== null)
+    const messages = files
+      .flatMap((file, i) => {
+        const size = known[i];
+        return size ? [{ file, size }] : [];
+      })
       .map(({ file, size }, i) => ({
         number: i + 1,
         base: file.base,
         uid: uidFor(file.base),
-        size,
+        size: size.wire,
+        rawSize: size.raw,
         path: file.path,
         deleted: false,
         retrieved: false,
@@ -130,15 +184,8 @@ export class Maildrop {
     for (const m of this.messages) m.deleted = false;
   }
 
-  /** Where the file is now: the snapshot path, or wherever IMAP moved it. */
-  private async locate(m: MaildropMessage): Promise<string | null> {
-    if (
-      await stat(m.path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return m.path;
+  /** Where IMAP moved the file since the snapshot, or null if it is gone. */
+  private async find(m: MaildropMessage): Promise<string | null> {
     for (const sub of ['cur', 'new']) {
       const names = await readdir(join(this.dir, sub)).catch(() => [] as string[]);
       const hit = names.find((n) => n === m.base || n.startsWith(`${m.base}:`));
@@ -150,31 +197,53 @@ export class Maildrop {
     return null;
   }
 
-  /** Opens the message for reading; null if another process removed it. */
-  async openFile(m: MaildropMessage): Promise<FileHandle | null> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const path = await this.locate(m);
-      if (!path) return null;
+  /**
+   * Runs `op` on the message's file: first at the snapshot path (no stat
+   * first — that is the common case), on ENOENT wherever it is now. Null when
+   * the file is gone.
+   */
+  private async withPath<T>(m: MaildropMessage, op: (path: string) => Promise<T>): Promise<T | null> {
+    let path: string | null = m.path;
+    for (let attempt = 0; attempt < 3 && path !== null; attempt++) {
       try {
-        return await open(path, 'r');
+        return await op(path);
       } catch (e) {
-        if (!isMissing(e)) throw e; // moved between locate and open: look again
+        if (!isMissing(e)) throw e; // moved meanwhile: look for it
       }
+      path = await this.find(m);
     }
     return null;
   }
 
-  /** The UPDATE state. A file already gone counts as removed; failures are counted, not thrown. */
+  /** The whole file if it is at most `max` octets (read with blocking calls), else 'large'; null if gone. */
+  readSmall(m: MaildropMessage, max: number): Promise<Buffer | 'large' | null> {
+    return this.withPath(m, async (p) => readSmall(p, max) ?? 'large');
+  }
+
+  /** Opens the message for reading; null if another process removed it. */
+  openFile(m: MaildropMessage): Promise<FileHandle | null> {
+    return this.withPath(m, (p) => open(p, 'r'));
+  }
+
+  /**
+   * The UPDATE state. A file already gone counts as removed; failures are
+   * counted, not thrown. unlink/rename are blocking calls (microseconds each,
+   * where a thread-pool round trip costs ten times more), with a pause for
+   * other sessions every YIELD_EVERY files.
+   */
   async commit(): Promise<{ removed: number; failed: number }> {
     let removed = 0;
     let failed = 0;
+    let done = 0;
     for (const m of this.messages) {
+      if (!m.deleted && (!m.retrieved || this.seenAtSnapshot(m))) continue;
+      if (++done % YIELD_EVERY === 0) await yieldToLoop();
       try {
         if (m.deleted) {
-          await this.retry(m, (p) => unlink(p));
+          await this.withPath(m, async (p) => unlinkSync(p));
           removed++;
-        } else if (m.retrieved) {
-          await this.retry(m, (p) => this.markSeen(p, m.base));
+        } else {
+          await this.withPath(m, async (p) => this.markSeen(p, m.base));
         }
       } catch {
         // A seen flag that could not be set is harmless; a deletion that failed is reported.
@@ -184,23 +253,20 @@ export class Maildrop {
     return { removed, failed };
   }
 
-  private async retry(m: MaildropMessage, op: (path: string) => Promise<void>): Promise<void> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const path = await this.locate(m);
-      if (!path) return;
-      try {
-        return await op(path);
-      } catch (e) {
-        if (!isMissing(e)) throw e;
-      }
-    }
+  /**
+   * Already in cur/ with the seen flag when the snapshot was taken: nothing to
+   * do (and no await per message for a maildrop fetched before). Should IMAP
+   * have cleared the flag since, the user's later choice stands.
+   */
+  private seenAtSnapshot(m: MaildropMessage): boolean {
+    return m.path.startsWith(this.curPrefix) && /:2,[A-Za-z]*S/.test(m.path.slice(this.curPrefix.length));
   }
 
   /** Maildir: cur/<base>:2,<flags> with flags in ASCII order. */
-  private async markSeen(path: string, base: string): Promise<void> {
+  private markSeen(path: string, base: string): void {
     const { flags } = parseName(path.slice(path.lastIndexOf('/') + 1));
     if (flags.includes('S') && dirname(path) === join(this.dir, 'cur')) return;
     const next = [...new Set([...flags, 'S'])].sort().join('');
-    await rename(path, join(this.dir, 'cur', `${base}:2,${next}`));
+    renameSync(path, join(this.dir, 'cur', `${base}:2,${next}`));
   }
 }

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     idleTimeoutMs: config.pop3IdleTimeout,
     maxConnections: config.pop3MaxConnections,
     maxConnectionsPerIp: config.pop3MaxConnectionsPerIp,
+    syncReadMax: config.pop3SyncReadMax,
     limits: {
       maxLine: config.pop3MaxLine,
       maxAuthFailures: config.pop3MaxAuthFailures,

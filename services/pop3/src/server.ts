@@ -28,6 +28,8 @@ export interface Pop3ServerOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  /** Messages up to this many octets are read with blocking calls; default 64 KiB, 0 never. */
+  syncReadMax?: number;
   limits: Omit<SessionLimits, 'lockStaleMs'> & { lockStaleMs?: number };
 }
 
@@ -61,7 +63,7 @@ export async function startPop3Server(opts: Pop3ServerOptions): Promise<Pop3Serv
     directory: opts.directory,
     logger: opts.logger,
     secureContext,
-    sizes: new SizeCache(),
+    sizes: new SizeCache(opts.syncReadMax ?? 64 * 1024),
     metrics,
     allowPlaintext: opts.allowPlaintext,
     limits: { lockStaleMs: 5 * 60_000, ...opts.limits },

@@ -104,6 +104,9 @@ export class Session {
           await this.reply(R.lineTooLong);
           break;
         }
+        // Replies are gathered while more pipelined commands wait, and sent
+        // together once the client has nothing more queued (nextLine releases).
+        this.transport.hold();
         await dispatch(this, line);
       }
     } catch (err) {

@@ -13,6 +13,8 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 export type Incoming = Buffer | 'overflow';
 
 const MAX_QUEUED_LINES = 64;
+/** Bytes held back while replies to pipelined commands are gathered (see hold()). */
+const HOLD_LIMIT = 256 * 1024;
 
 export interface TransportOptions {
   secure: boolean;
@@ -30,6 +32,7 @@ export class Transport {
   private queue: Incoming[] = [];
   private waiter: ((line: Incoming | null) => void) | null = null;
   private closed = false;
+  private held = false;
   private overflowed = false;
   private lastActivity = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -118,9 +121,30 @@ export class Transport {
       return Promise.resolve(line);
     }
     if (this.closed) return Promise.resolve(null);
+    // Waiting for the client: whatever is held back must go out first.
+    this.release();
     return new Promise((resolve) => {
       this.waiter = resolve;
     });
+  }
+
+  /**
+   * Holds writes back (socket.cork) until release(), so the replies to a
+   * batch of pipelined commands — status line, message, terminator, next
+   * status line … — leave in one writev(2) instead of a small packet each.
+   * Bounded: past HOLD_LIMIT buffered bytes, on a flushing write, and
+   * whenever we wait for the client (nextLine), the held bytes are let go.
+   */
+  hold(): void {
+    if (this.held || this.closed || this.socket.destroyed) return;
+    this.socket.cork();
+    this.held = true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.socket.uncork();
   }
 
   /** Writes, waiting when the socket's buffer is full; `flush` waits until the bytes left the process. */
@@ -134,8 +158,12 @@ export class Transport {
         resolve();
       };
       const accepted = this.socket.write(data, flush ? done : undefined);
-      if (flush) return;
-      if (accepted) return resolve();
+      if (flush) return this.release();
+      // While held, write() reports "full" past the small socket high-water
+      // mark; we keep gathering up to our own limit, then let it all go.
+      if (this.held && this.socket.writableLength < HOLD_LIMIT) return resolve();
+      this.release();
+      if (accepted || !this.socket.writableNeedDrain) return resolve();
       this.socket.once('drain', done);
       this.socket.once('close', done);
     });
@@ -147,6 +175,7 @@ export class Transport {
    * session (the STARTTLS injection flaw, CVE-2011-0411).
    */
   async startTls(context: SecureContext): Promise<void> {
+    this.release();
     const plain = this.socket;
     plain.off('data', this.onData);
     plain.off('close', this.onClose);
@@ -167,6 +196,7 @@ export class Transport {
   /** Ends politely; destroys if the peer does not finish within 2 s. */
   close(): void {
     if (this.closed) return;
+    this.release();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }

@@ -3,7 +3,7 @@
 // "+OK" is out an error can no longer be reported, so the connection is cut.
 import type { Maildrop, MaildropMessage } from '../maildrop.js';
 import { R, type Reply } from '../responses.js';
-import { sendMessage } from '../retr.js';
+import { encodeMessage, sendMessage } from '../retr.js';
 import type { Session } from '../session.js';
 
 /** Returns true when the message was sent completely. */
@@ -14,15 +14,21 @@ export async function sendMessageReply(
   status: Reply,
   bodyLines?: number,
 ): Promise<boolean> {
-  const file = await maildrop.openFile(m);
-  if (!file) {
-    session.log.warn({ message: m.number }, 'message file vanished since login');
-    await session.reply(R.messageGone);
-    return false;
+  // Small messages are read whole before the status line (a read error still
+  // gets -ERR) and leave with it in one writev (Transport.hold).
+  const max = session.deps.sizes.syncReadMax;
+  const content = m.rawSize <= max ? await maildrop.readSmall(m, max) : 'large';
+  if (content === null) return gone(session, m);
+  if (content !== 'large') {
+    await session.reply(status);
+    await session.transport.write(encodeMessage(content, bodyLines));
+    return true;
   }
+  const file = await maildrop.openFile(m);
+  if (!file) return gone(session, m);
   try {
     await session.reply(status);
-    await sendMessage(file, (data) => session.transport.write(data), bodyLines);
+    await sendMessage(file, (data) => session.transport.write(data), bodyLines, m.rawSize);
     return true;
   } catch (err) {
     session.log.error({ err, message: m.number }, 'sending message failed midway, closing');
@@ -32,4 +38,10 @@ export async function sendMessageReply(
   } finally {
     await file.close().catch(() => {});
   }
+}
+
+async function gone(session: Session, m: MaildropMessage): Promise<false> {
+  session.log.warn({ message: m.number }, 'message file vanished since login');
+  await session.reply(R.messageGone);
+  return false;
 }
