@@ -153,6 +153,8 @@ export async function startIntake({
     POSTAMT_REDIS_URL: redisUrl,
     POSTAMT_HOSTNAME: hostname,
     POSTAMT_SMTP_PORT: String(smtpPort),
+    POSTAMT_SUBMISSION_PORT: 'off',
+    POSTAMT_SUBMISSIONS_PORT: 'off',
     POSTAMT_METRICS_PORT: String(metricsPort),
     // Like the Postfix instance's mynetworks: the loopback load generator skips
     // the inbound client checks (FCrDNS, HELO, DNSBL), which need real DNS.

@@ -1,5 +1,12 @@
 export { type Job, Worker } from 'bullmq';
 export {
+  type BounceDeps,
+  type BouncedMessage,
+  type BounceOptions,
+  readHeaderBlock,
+  spoolDsn,
+} from './bounce.js';
+export {
   catalog,
   filterJob,
   type JobName,
@@ -8,6 +15,7 @@ export {
   queueName,
   relayJob,
 } from './catalog.js';
+export { buildDsn, type DsnAction, type DsnInput, type DsnRecipient, rfc5322Date } from './dsn.js';
 export { type Envelope, envelopeSchema, type Recipient, recipientSchema } from './envelope.js';
 export { isSpoolId, newSpoolId, spoolIdTime } from './ids.js';
 export { Queues } from './queues.js';

@@ -37,6 +37,10 @@ function after<T>(ms: number, value: T): { promise: Promise<T>; cancel: () => vo
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+function tlsInfo(s: TLSSocket): TlsInfo {
+  return { protocol: s.getProtocol() ?? 'TLS', cipher: s.getCipher()?.name ?? 'unknown' };
+}
+
 export class Connection implements CommandContext {
   state: State = { kind: 'greeted' };
   user: string | undefined;
@@ -66,6 +70,8 @@ export class Connection implements CommandContext {
     this.remoteAddress = plainIp(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
     this.log = options.logger;
+    // Implicit TLS (port 465): the listener handed over a socket already secured.
+    if (socket instanceof TLSSocket && socket.encrypted) this.tls = tlsInfo(socket);
     const self = this;
     this.session = {
       id,
@@ -343,7 +349,7 @@ export class Connection implements CommandContext {
     }
     this.watch(secure);
     this.input.attach(secure);
-    this.tls = { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher()?.name ?? 'unknown' };
+    this.tls = tlsInfo(secure);
     this.state = { kind: 'greeted' };
   }
 

@@ -28,5 +28,14 @@ export { type Command, lineLimit, type ParseResult, parseCommand, type Verb } fr
 export { MemoryPassedClients, type PassedClientStore } from './pregreet.js';
 export { type ProxyAddress, type ProxyParse, parseProxyHeader, proxyV2Header } from './proxy.js';
 export { formatReply, greeting, isPositive, Replies, type SmtpReply } from './replies.js';
+export {
+  decodeSaslResponse,
+  parsePlain,
+  SASL_MECHANISMS,
+  type SaslCredentials,
+  type SaslMechanism,
+  type SaslResult,
+  saslExchange,
+} from './sasl.js';
 export { SmtpServer } from './server.js';
 export type { Helo, MailFrom, RcptTo, Session, State, TlsInfo } from './session.js';

@@ -35,8 +35,11 @@ export interface SmtpServerOptions {
   maxMessageSize: number;
   /** RFC 5321 §4.5.3.1.8: at least 100. */
   maxRecipients?: number;
-  /** Offered as STARTTLS when set. */
-  tls?: { secureContext: SecureContext };
+  /**
+   * Offered as STARTTLS when set; with `implicit` the whole connection is TLS
+   * from the first octet (RFC 8314 §3.3, port 465) and STARTTLS is not offered.
+   */
+  tls?: { secureContext: SecureContext; implicit?: boolean };
   /** Expect a PROXY v1/v2 header first on every connection (only behind a balancer). */
   proxyProtocol?: boolean;
   /** Wait for clients not seen passing recently; 0 = greet everyone at once (still checks waiting input). */

@@ -66,6 +66,18 @@ export const Replies = {
   alreadyAuthenticated: r(503, '5.5.1', 'Error: already authenticated'),
   authUnknownMechanism: r(504, '5.5.4', 'Error: unsupported authentication mechanism'),
   authCancelled: r(501, '5.7.0', 'Authentication cancelled'),
+  /** RFC 4954 §4: a response that is not valid base64 or not valid for the mechanism. */
+  authMalformed: r(501, '5.5.2', 'Error: cannot decode response'),
+  /** RFC 4954 §6. */
+  authFailed: r(535, '5.7.8', 'Error: authentication failed'),
+  /** RFC 4954 §6: e.g. the account or client is locked out for a while. */
+  authTempFailure: r(454, '4.7.0', 'Temporary authentication failure, try again later'),
+  /** RFC 4954 §6: AUTH asked for before the channel is encrypted. */
+  encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  /** RFC 4954 §6: the listener requires AUTH before MAIL. */
+  authRequired: r(530, '5.7.0', 'Authentication required'),
+  /** RFC 3207 §4: the listener requires STARTTLS first. */
+  tlsRequired: r(530, '5.7.0', 'Must issue a STARTTLS command first'),
   // 5xx: message
   messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed limit'),
   /** SMTP smuggling (RFC 5321 §2.3.8, §4.1.1.4): a bare CR/LF next to a dot line. */

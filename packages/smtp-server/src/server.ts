@@ -2,8 +2,11 @@
 // It owns what is shared between sessions — the per-client limits, the memory
 // of clients that passed the pregreet wait, the total connection cap — and a
 // graceful close (idle sessions get 421, busy ones finish their command).
+// With `tls.implicit` (RFC 8314 §3.3, port 465) the listener is a TLS server:
+// a session starts only once the handshake is done.
 
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import { Connection } from './connection.js';
 import type { SmtpHooks } from './hooks.js';
 import { ClientLimits } from './limits.js';
@@ -27,8 +30,34 @@ export class SmtpServer {
     this.limits = new ClientLimits(o.limits);
     // Half-open: a client may pipeline its last commands and shut down its side;
     // it still gets every reply before we close ours.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    // The PROXY header would precede the TLS handshake; not supported together.
+    if (o.tls?.implicit && o.proxyProtocol)
+      throw new Error('proxyProtocol cannot be combined with implicit TLS');
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      o.tls?.implicit ? this.handshake(socket, o.tls.secureContext) : this.accept(socket),
+    );
     this.server.on('error', (err) => o.logger.error({ err }, 'listener error'));
+  }
+
+  /** Implicit TLS: the session starts once the handshake is done, within the handshake timeout. */
+  private handshake(plain: Socket, secureContext: SecureContext): void {
+    const secure = new TLSSocket(plain, { isServer: true, secureContext });
+    const log = this.options.logger;
+    const timer = setTimeout(() => {
+      log.info({ client: plain.remoteAddress }, 'TLS handshake timed out');
+      secure.destroy();
+    }, this.options.timeouts.tlsHandshake);
+    const fail = (err?: Error) => {
+      clearTimeout(timer);
+      log.info({ client: plain.remoteAddress, err: err?.message }, 'TLS handshake failed');
+      secure.destroy();
+    };
+    secure.once('error', fail);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.off('error', fail);
+      this.accept(secure);
+    });
   }
 
   private accept(socket: Socket): void {

@@ -402,7 +402,7 @@ describe('STARTTLS and the AUTH hook', () => {
     }
     expect(ehlo).toContain('250-STARTTLS');
     expect(ehlo.some((l) => l.includes('AUTH'))).toBe(false);
-    expect(await c.command('AUTH PLAIN', /^\d{3} /)).toMatch(/^502 /);
+    expect(await c.command('AUTH PLAIN', /^\d{3} /)).toMatch(/^538 5\.7\.11 /);
     c.write('STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n');
     await c.expect(/^220 2\.0\.0 /);
     await c.startTls();
@@ -426,4 +426,40 @@ describe('STARTTLS and the AUTH hook', () => {
     expect(seen).toEqual(['ESMTPSA']);
     expect(got).toHaveLength(1);
   });
+
+  it('serves implicit TLS: TLS from the first octet, AUTH offered, no STARTTLS', async () => {
+    const { port } = await start(
+      { tls: { secureContext: secureContext(), implicit: true } },
+      { onAuth: async () => ({ ok: true, user: 'alice' }) },
+    );
+    const c = await LineClient.connectTls(port);
+    await c.expect(/^220 /);
+    c.send('EHLO client.example.org');
+    const ehlo: string[] = [];
+    for (;;) {
+      const l = await c.expect(/^250[- ]/);
+      ehlo.push(l);
+      if (l.startsWith('250 ')) break;
+    }
+    expect(ehlo).toContain('250-AUTH PLAIN LOGIN');
+    expect(ehlo).not.toContain('250-STARTTLS');
+    expect(await c.command('STARTTLS', /^\d{3} /)).toMatch(/^503 5\.5\.1 /);
+    expect(await c.command(`AUTH PLAIN ${Buffer.from('\0alice\0x').toString('base64')}`, /^\d{3} /)).toMatch(
+      /^235 2\.7\.0 /,
+    );
+    c.close();
+  });
+
+  it('an implicit TLS listener drops a client that speaks plain SMTP', async () => {
+    const { port } = await start({ tls: { secureContext: secureContext(), implicit: true } });
+    const c = await LineClient.connect(port);
+    c.send('EHLO client.example.org');
+    await waitClosed(c);
+    expect(c.lines.filter((l) => /^\d{3}/.test(l))).toEqual([]);
+  });
 });
+
+async function waitClosed(c: LineClient): Promise<void> {
+  for (let i = 0; i < 100 && !c.closed; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(c.closed).toBe(true);
+}

@@ -29,6 +29,8 @@ export async function startService(
   if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build)`);
   const metricsPort = env.POSTAMT_METRICS_PORT ? Number(env.POSTAMT_METRICS_PORT) : await freePort();
   const fullEnv = {
+    // Tests run several intakes at once: the submission listeners are off unless a test asks for them.
+    ...(name === 'intake' ? { POSTAMT_SUBMISSION_PORT: 'off', POSTAMT_SUBMISSIONS_PORT: 'off' } : {}),
     POSTAMT_BIND: '127.0.0.1',
     POSTAMT_LOG_LEVEL: 'info',
     ...env,

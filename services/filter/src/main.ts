@@ -10,6 +10,7 @@ import { Authenticator, dnsResolver } from './authenticate.js';
 import { loadFilterConfig } from './config.js';
 import { processLearn } from './learn.js';
 import { processMessage } from './process-message.js';
+import { RedisBounceIds } from './refuse-submission.js';
 import { RedisVerdictStore } from './verdict-store.js';
 
 async function main(): Promise<void> {
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     dataDir: config.data,
     hostname: config.hostname,
     logger,
+    bounceIds: new RedisBounceIds(redis),
   };
   const registry = createRegistry('filter');
   const processed = new Counter({

@@ -7,6 +7,8 @@
 //     spam (≥ tag2) → Junk, ≥ kill → quarantine
 //   - remote recipients → the relay queue (quarantine if ≥ the global kill level)
 // and remove the spool file when every recipient is taken care of.
+// Submitted mail (source `submission`) that is not clean goes to quarantine
+// for everyone and the sender gets a bounce (refuse-submission.ts).
 //
 // Scanner trouble is never a verdict: the job throws ScannersUnavailable so
 // BullMQ retries with backoff; only on the last attempt is the message
@@ -26,6 +28,7 @@ import { subjectOf } from './notice.js';
 import { deliverNotices } from './notify.js';
 import { quarantine } from './quarantine.js';
 import { readHeader, skipBytes } from './read-head.js';
+import { type BounceIds, bounceRefusedSubmission, refusesSubmission } from './refuse-submission.js';
 import { type ScanFailure, type Scanners, type ScanReport, scanMessage } from './scan.js';
 import { decide, isHeld, type Levels, type Verdict } from './verdict.js';
 import type { VerdictStore } from './verdict-store.js';
@@ -42,6 +45,8 @@ export interface FilterDeps {
   dataDir: string;
   hostname: string;
   logger: Logger;
+  /** Where refused submissions' bounces get their id once (absent: a fresh id per run). */
+  bounceIds?: BounceIds;
 }
 
 export type FilterOutcome =
@@ -147,9 +152,18 @@ export async function processMessage(
     log.warn({ verdict: v.kind, path: q.path, created: q.created }, 'quarantined');
   };
 
-  // Message-wide verdicts (virus, banned, limit, DMARC, unscanned) hold it for
-  // everyone. A spam score is judged per recipient against their own levels.
-  if (isHeld(verdict) && verdict.kind !== 'kill') {
+  // Submitted mail with a virus, a banned attachment or spam goes nowhere: the
+  // sender gets a bounce instead (refuse-submission.ts).
+  if (message.envelope.source === 'submission' && refusesSubmission(verdict)) {
+    await hold([...local.values()], [...remote], verdict);
+    const dsn = await bounceRefusedSubmission(deps, { id: spoolId, ...message }, verdict);
+    log.warn(
+      { verdict: verdict.kind, user: message.envelope.authUser, dsn },
+      'submission refused, sender bounced',
+    );
+  } else if (isHeld(verdict) && verdict.kind !== 'kill') {
+    // Message-wide verdicts (virus, banned, limit, DMARC, unscanned) hold it for
+    // everyone. A spam score is judged per recipient against their own levels.
     await hold([...local.values()], [...remote], verdict);
     if (verdict.kind === 'virus' || verdict.kind === 'banned') {
       const reason =

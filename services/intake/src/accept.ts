@@ -72,6 +72,7 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
         protocol: msg.protocol,
         id: writer.id,
         tls: msg.envelope.client.tls,
+        auth: msg.envelope.authUser,
         for: rcpts.length === 1 ? rcpts[0]?.address : undefined,
         date: receivedAt,
       }),

@@ -45,6 +45,35 @@ const smtpShape = {
   smtpBareNewlineDot: z.enum(['accept', 'reject']).default('accept'),
 };
 
+/** A listener port, or `off` for no listener. */
+const listenerPort = z.union([z.literal('off'), port]);
+
+/** Submission (RFC 6409, RFC 8314): 587 with STARTTLS, 465 with implicit TLS, AUTH required. */
+const submissionShape = {
+  /** STARTTLS submission listener (587 in containers, 2587 in the local run); `off`: none. */
+  submissionPort: listenerPort.default(587),
+  /** Implicit-TLS submission listener (465 in containers, 2465 in the local run); `off`: none. */
+  submissionsPort: listenerPort.default(465),
+  /**
+   * Which sender addresses an authenticated user may use (own address or an
+   * alias that reaches them): `strict` checks MAIL FROM and the From/Sender
+   * header fields, `envelope` only MAIL FROM, `off` nothing.
+   */
+  submissionSenderPolicy: z.enum(['strict', 'envelope', 'off']).default('strict'),
+  /** Failed logins per account within the window before it is locked for a while. */
+  submissionAuthMaxFailures: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed logins per client address within the window before the address is locked. */
+  submissionAuthMaxFailuresPerIp: z.coerce.number().int().min(1).max(10_000).default(20),
+  submissionAuthFailureWindow: duration.prefault('15m'),
+  /** First lockout; each further lockout within a day doubles it, up to the maximum. */
+  submissionAuthLockout: duration.prefault('1m'),
+  submissionAuthLockoutMax: duration.prefault('1h'),
+  /** Pause before answering a failed login (slows guessing on one connection). */
+  submissionAuthFailureDelay: duration.prefault('1s'),
+  /** Expect a PROXY v1/v2 header on the STARTTLS submission listener (465 cannot take one). */
+  submissionProxyProtocol: booleanish.prefault('off'),
+};
+
 export const intakeSchema = withCommonRules(
   z.object({
     ...commonShape,
@@ -57,6 +86,7 @@ export const intakeSchema = withCommonRules(
     maxRecipients: z.coerce.number().int().min(100).max(10_000).default(100),
     maxClients: z.coerce.number().int().min(1).default(1000),
     ...smtpShape,
+    ...submissionShape,
     /** Re-queue spool files without a job at start (see packages/queue sweep). */
     sweepOnStart: booleanish.prefault('true'),
     /** Spool files younger than this may still be waiting for their live intake to add the job. */
@@ -66,8 +96,26 @@ export const intakeSchema = withCommonRules(
   }),
 );
 
-export type IntakeConfig = z.output<typeof intakeSchema>;
+const checkedSchema = intakeSchema.superRefine((v, ctx) => {
+  if (v.submissionAuthLockoutMax < v.submissionAuthLockout) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['submissionAuthLockoutMax'],
+      message: 'expected at least POSTAMT_SUBMISSION_AUTH_LOCKOUT',
+    });
+  }
+  const ports = [v.smtpPort, v.submissionPort, v.submissionsPort].filter((p) => p !== 'off' && p !== 0);
+  if (new Set(ports).size !== ports.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['submissionPort'],
+      message: 'expected POSTAMT_SMTP_PORT, _SUBMISSION_PORT and _SUBMISSIONS_PORT to differ',
+    });
+  }
+});
+
+export type IntakeConfig = z.output<typeof checkedSchema>;
 
 export function loadIntakeConfig(env?: NodeJS.ProcessEnv): IntakeConfig {
-  return loadConfig(intakeSchema, { service: 'intake', env });
+  return loadConfig(checkedSchema, { service: 'intake', env });
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 import { ConfigError } from '@postamt/config';
-// intake: config → Redis, spool, directory → start-up sweep → policy, TLS → MX listener →
-// health/metrics → graceful stop.
+// intake: config → Redis, spool, directory → start-up sweep → policy, TLS → MX listener,
+// submission listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → graceful stop.
 import { applySeed, Directory, readSeedFile } from '@postamt/directory';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis, Queues, Spool, sweepSpool } from '@postamt/queue';
+import { authHook } from './auth.js';
+import { AuthLimiter } from './auth-limiter.js';
 import { buildPolicy } from './build-policy.js';
 import { loadIntakeConfig } from './config.js';
 import { RedisPassedClients } from './passed-clients.js';
 import { startMxServer } from './server.js';
+import { startSubmissionServers } from './submission.js';
 import { loadTlsPair } from './tls.js';
 
 async function main(): Promise<void> {
@@ -70,6 +73,40 @@ async function main(): Promise<void> {
     bareNewlineDot: config.smtpBareNewlineDot,
   });
 
+  const submission = await startSubmissionServers({
+    directory,
+    tls,
+    spool,
+    queues,
+    logger,
+    hostname: config.hostname,
+    enqueueTimeoutMs: config.enqueueTimeoutMs,
+    onAuth: authHook({
+      directory,
+      limiter: new AuthLimiter(redis, {
+        maxFailures: { ip: config.submissionAuthMaxFailuresPerIp, account: config.submissionAuthMaxFailures },
+        windowMs: config.submissionAuthFailureWindow,
+        lockoutMs: config.submissionAuthLockout,
+        lockoutMaxMs: config.submissionAuthLockoutMax,
+      }),
+      failureDelayMs: config.submissionAuthFailureDelay,
+      registry,
+      logger,
+    }),
+    senderPolicy: config.submissionSenderPolicy,
+    port: config.submissionPort === 'off' ? null : config.submissionPort,
+    implicitPort: config.submissionsPort === 'off' ? null : config.submissionsPort,
+    bind: config.bind,
+    proxyProtocol: config.submissionProxyProtocol,
+    maxMessageSize: config.maxMessageSize,
+    maxRecipients: config.maxRecipients,
+    maxClients: config.maxClients,
+    connectionLimit: config.smtpClientConnectionLimit,
+    maxErrors: config.smtpMaxErrors,
+    commandTimeoutMs: config.smtpCommandTimeout,
+    dataTimeoutMs: config.smtpDataTimeout,
+  });
+
   // Last, so /readyz answers only once the listener is up.
   const ops = await startOpsServer({
     port: config.metricsPort,
@@ -79,7 +116,7 @@ async function main(): Promise<void> {
   });
 
   onShutdown(logger, async () => {
-    await mx.close();
+    await Promise.all([mx.close(), submission.close()]);
     await ops.close();
     await queues.close();
     redis.disconnect();

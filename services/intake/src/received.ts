@@ -10,6 +10,8 @@ export interface ReceivedInfo {
   protocol: string;
   id: string;
   tls?: string;
+  /** The SASL user of a submission (RFC 4954 §7 suggests noting it). */
+  auth?: string;
   for?: string;
   date: Date;
 }
@@ -28,7 +30,8 @@ function clean(value: string): string {
 }
 
 export function receivedHeader(r: ReceivedInfo): Buffer {
-  const from = `${clean(r.helo ?? 'unknown')} (${clean(r.ptr ?? 'unknown')} [${clean(r.ip)}])`;
+  const who = r.auth ? `\r\n\t(Authenticated sender: ${clean(r.auth)})` : '';
+  const from = `${clean(r.helo ?? 'unknown')} (${clean(r.ptr ?? 'unknown')} [${clean(r.ip)}])${who}`;
   const via = r.tls ? ` (using ${clean(r.tls)})` : '';
   const forClause = r.for ? `\r\n\tfor <${clean(r.for)}>` : '';
   return Buffer.from(

@@ -19,5 +19,9 @@ export const Replies = {
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed limit'),
   tempLookupFailure: reply(451, '4.3.0', 'Temporary lookup failure, try again later'),
+  /** The authenticated user may not use this sender address (Postfix reject_sender_login_mismatch). */
+  senderNotOwned: reply(553, '5.7.1', 'Sender address rejected: not owned by user'),
+  /** Strict sender policy: the From/Sender header names an address the user may not use. */
+  headerFromNotOwned: reply(553, '5.7.1', 'From header address not owned by user'),
   tempQueueFailure: reply(451, '4.3.0', 'Error: queue file write error, try again later'),
 } as const;

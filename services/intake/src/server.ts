@@ -10,6 +10,7 @@ import type { Directory } from '@postamt/directory';
 import { type Cidr, type InboundPolicy, inCidrs, type PolicySession } from '@postamt/smtp-policy';
 import { type PassedClientStore, type Session, type SmtpHooks, SmtpServer } from '@postamt/smtp-server';
 import { type AcceptDeps, acceptMessage } from './accept.js';
+import { envelopeOf } from './envelope.js';
 import { checkRecipient } from './recipients.js';
 import type { TlsPair } from './tls.js';
 
@@ -76,29 +77,8 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
     },
     onData(session, stream) {
       const p = policyOf(session);
-      const from = session.mailFrom;
       return acceptMessage(o, {
-        envelope: {
-          mailFrom: from?.address ?? '',
-          rcptTo: session.rcptTo.map((r) => ({
-            address: r.address,
-            ...(r.params.orcpt ? { orcpt: r.params.orcpt } : {}),
-            ...(r.params.notify ? { notify: r.params.notify } : {}),
-          })),
-          source: 'mx',
-          client: {
-            ip: session.remoteAddress,
-            helo: session.helo?.name,
-            ...(p.ptr ? { ptr: p.ptr } : {}),
-            ...(session.tls ? { tls: `${session.tls.protocol} with cipher ${session.tls.cipher}` } : {}),
-          },
-          params: {
-            ...(from?.params.body ? { body: from.params.body } : {}),
-            ...(from?.params.smtputf8 ? { smtputf8: true } : {}),
-            ...(from?.params.ret ? { ret: from.params.ret } : {}),
-            ...(from?.params.envid ? { envid: from.params.envid } : {}),
-          },
-        },
+        envelope: envelopeOf(session, 'mx', p.ptr ? { ptr: p.ptr } : {}),
         protocol: session.transmissionType,
         headers: p.headers(),
         stream,

@@ -46,6 +46,9 @@ export async function startIntake(env: Env, vars: Record<string, string>): Promi
     POSTAMT_DNS_TIMEOUT: '300ms',
     POSTAMT_DNS_CACHE_TTL: '0s',
     POSTAMT_LOG_LEVEL: 'debug',
+    // The submission listeners have their own tests (submission.test.ts).
+    POSTAMT_SUBMISSION_PORT: 'off',
+    POSTAMT_SUBMISSIONS_PORT: 'off',
     ...vars,
   });
   return { proc, port, data };

@@ -30,6 +30,9 @@ async function startIntake(extra: Record<string, string> = {}): Promise<ServiceP
     POSTAMT_HOSTNAME: 'mx.postamt.test',
     POSTAMT_SMTP_PORT: String(smtpPort),
     POSTAMT_MAX_MESSAGE_SIZE: '64KB',
+    // The submission listeners have their own tests (submission.test.ts).
+    POSTAMT_SUBMISSION_PORT: 'off',
+    POSTAMT_SUBMISSIONS_PORT: 'off',
     // These tests are about acceptance, not the inbound checks (policy.test.ts):
     // the loopback client is trusted, so no check needs DNS.
     POSTAMT_MYNETWORKS: '127.0.0.0/8',

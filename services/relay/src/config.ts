@@ -84,6 +84,10 @@ export const relaySchema = withCommonRules(
      * every other address.
      */
     relayTestAllowNetworks: cidrList.default([]),
+    /** Sign submitted mail and our DSNs with the From domain's DKIM key (postamt:dkim:<domain>). */
+    relayDkim: booleanish.default(true),
+    /** How long a domain's DKIM key (or its absence) is cached. */
+    relayDkimCache: duration.prefault('60s'),
     /** BullMQ job lock: a crashed relay's job is taken over after about this long. */
     relayJobLock: duration.prefault('60s').refine((ms) => ms >= 1000, 'expected at least 1s'),
   }),

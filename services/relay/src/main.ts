@@ -7,6 +7,7 @@ import { createLogger, createRegistry, onShutdown, startOpsServer } from '@posta
 import { connectRedis, pingRedis, Queues, Spool } from '@postamt/queue';
 import { createResolver } from '@postamt/smtp-policy';
 import { loadRelayConfig } from './config.js';
+import { DkimSigner, RedisDkimKeys } from './dkim.js';
 import { DestinationLimiter } from './limiter.js';
 import { relayMetrics } from './metrics.js';
 import { MtaSts } from './mta-sts.js';
@@ -70,6 +71,9 @@ async function main(): Promise<void> {
       delayWarningMs: config.relayDelayWarning,
       hostname: config.hostname,
       logger,
+      ...(config.relayDkim
+        ? { dkim: new DkimSigner(new RedisDkimKeys(redis, config.relayDkimCache), logger) }
+        : {}),
       metrics,
     },
     { connection: workerRedis, concurrency: config.relayConcurrency, lockMs: config.relayJobLock },

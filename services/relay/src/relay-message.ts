@@ -11,6 +11,8 @@
 import type { Logger } from '@postamt/observability';
 import { type Queues, type Recipient, type Spool, SpoolError, spoolIdTime } from '@postamt/queue';
 import { type DestinationDeps, deliverDestination } from './destination.js';
+import type { DkimSigner } from './dkim.js';
+import { withSignature } from './dkim.js';
 import type { DsnRecipient } from './dsn.js';
 import type { DestinationLimiter } from './limiter.js';
 import type { RelayMetrics } from './metrics.js';
@@ -32,6 +34,8 @@ export interface RelayDeps {
   delayWarningMs: number;
   hostname: string;
   logger: Logger;
+  /** Outbound DKIM; absent: nothing is signed. */
+  dkim?: DkimSigner;
   metrics?: RelayMetrics;
   now?: () => number;
 }
@@ -127,11 +131,14 @@ export async function relayMessage(
     g.rcpts.push(r);
     groups.set(key, g);
   }
+  // Signed once per attempt, only when something is left to send.
+  const signed = groups.size > 0 && deps.dkim ? await deps.dkim.sign(msg) : null;
+  if (signed) log.info({ domain: signed.domain, selector: signed.selector }, 'DKIM signed');
   const tx = {
     from: env.mailFrom,
-    size: msg.size,
+    size: msg.size + (signed?.header.length ?? 0),
     eightBit: env.params.body === '8BITMIME' || env.params.body === 'BINARYMIME',
-    body: msg.stream,
+    body: signed ? withSignature(signed.header, msg.stream) : msg.stream,
   };
   const destLog = (obj: Record<string, unknown>, m: string) => log.info(obj, m);
   await Promise.all(

@@ -2,6 +2,8 @@
 // SMTP servers on loopback addresses (127.0.0.x, all on one port, which the
 // relay uses as its MX port). The SSRF guard is opened for 127.0.0.0/8 only,
 // so MX hosts on other private ranges are still refused.
+import { generateKeyPairSync } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { connectRedis, Queues, type Redis, Spool } from '@postamt/queue';
 import {
   freePort,
@@ -14,6 +16,7 @@ import {
   type TestDnsServer,
   waitFor,
 } from '@postamt/testkit';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDsns, relayMessage, selfSignedCert } from './support/fixtures.js';
 import { type Sink, startSink } from './support/smtp-sink.js';
@@ -93,6 +96,8 @@ beforeAll(async () => {
     POSTAMT_RELAY_CONNECT_TIMEOUT: '2s',
     POSTAMT_RELAY_DNS_TIMEOUT: '2s',
     POSTAMT_RELAY_JOB_LOCK: '2s',
+    // Keys are installed mid-run: no cached "no key".
+    POSTAMT_RELAY_DKIM_CACHE: '0s',
   });
 });
 
@@ -116,7 +121,11 @@ describe('relay', () => {
     expect(got[0]?.tls).toBe(true);
     expect(got[0]?.helo).toBe('relay.postamt.test');
     expect(got[0]?.data).toContain('\r\n..a line starting with a dot\r\n');
-    expect(await producer.exists(`relay:rcpt:${id}`, `relay:msg:${id}`)).toBe(0);
+    // The state is forgotten right after the spool file is removed (in that order: crash-safe).
+    await waitFor(
+      'relay state forgotten',
+      async () => (await producer.exists(`relay:rcpt:${id}`, `relay:msg:${id}`)) === 0,
+    );
     expect(await findDsns(spool, id)).toEqual([]);
   });
 
@@ -220,5 +229,53 @@ describe('relay', () => {
     expect(tlsSink.messages.filter((m) => m.data.includes('Subject: injection'))).toHaveLength(0);
     const [dsn] = await findDsns(spool, id);
     expect(dsn?.text).toMatch(/Status: 5\.1\.3/);
+  });
+
+  it("DKIM-signs submitted mail with the From domain's key (ed25519 and RSA); mailauth verifies it", async () => {
+    // Keys as the admin service stores them (services/admin/src/dkim.ts), public keys in DNS.
+    const ed = generateKeyPairSync('ed25519');
+    const edSpki = ed.publicKey.export({ type: 'spki', format: 'der' });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keys = [
+      {
+        domain: 'local.test',
+        selector: 'ed2025',
+        algorithm: 'ed25519',
+        privateKey: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        txt: `v=DKIM1; k=ed25519; p=${edSpki.subarray(edSpki.length - 32).toString('base64')}`,
+      },
+      {
+        domain: 'rsa.test',
+        selector: 'rsa2025',
+        algorithm: 'rsa-2048',
+        privateKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        txt: `v=DKIM1; k=rsa; p=${rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`,
+      },
+    ];
+    for (const k of keys) {
+      await producer.hset(
+        `postamt:dkim:${k.domain}`,
+        'current',
+        JSON.stringify({ selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKey }),
+      );
+      const txt = k.txt.match(/.{1,255}/g) ?? [k.txt];
+      dns.set(`${k.selector}._domainkey.${k.domain}`, [{ type: 'TXT', text: txt }]);
+    }
+    const a = await relayMessage(spool, queues, ['dkim-a@d1.test'], 'dkim ed25519');
+    const b = await relayMessage(spool, queues, ['dkim-b@d1.test'], 'dkim rsa', { from: 'bob@rsa.test' });
+    for (const id of [a, b]) await waitFor('spool file removed', () => gone(id), 15_000);
+
+    const resolver = new Resolver();
+    resolver.setServers([dns.address]);
+    const resolve = (name: string, type: string) => resolver.resolve(name, type as 'TXT');
+    const results: string[] = [];
+    for (const subject of ['dkim ed25519', 'dkim rsa']) {
+      const [m] = tlsSink.messages.filter((x) => x.data.includes(`Subject: ${subject}`));
+      expect(m?.data).toMatch(/^DKIM-Signature: v=1; a=(ed25519|rsa)-sha256; c=relaxed\/relaxed;/);
+      const v = await dkimVerify(Buffer.from(m?.data ?? ''), { resolver: resolve as never });
+      const r = v.results[0];
+      results.push(`${r?.signingDomain} ${r?.algo} ${r?.status.result}`);
+    }
+    expect(results).toEqual(['local.test ed25519-sha256 pass', 'rsa.test rsa-sha256 pass']);
   });
 });

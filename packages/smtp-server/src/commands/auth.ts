@@ -1,5 +1,7 @@
 // AUTH (RFC 4954): the hook point for submission. Offered only when an onAuth
 // hook is set and TLS is active; not during a transaction (§4) and not twice.
+// Without TLS it is refused with 538 5.7.11 (§6), so no password ever crosses
+// the wire in clear; without a hook (the MX listener) it does not exist (502).
 // The mechanism itself (PLAIN, LOGIN, ...) is the hook's business: it asks for
 // more through `challenge`.
 
@@ -12,7 +14,8 @@ export const auth = command({
   wrongState: (s) => (s.kind === 'greeted' ? Replies.needHelo : Replies.nestedMail),
   async handle(ctx, cmd) {
     const onAuth = ctx.hooks.onAuth;
-    if (!onAuth || !ctx.tls) return ctx.reply(Replies.notImplemented);
+    if (!onAuth) return ctx.reply(Replies.notImplemented);
+    if (!ctx.tls) return ctx.reply(Replies.encryptionRequired);
     if (ctx.user) return ctx.reply(Replies.alreadyAuthenticated);
     if (!ctx.options.authMechanisms.includes(cmd.mechanism)) return ctx.reply(Replies.authUnknownMechanism);
     const result = await onAuth
