@@ -3,6 +3,7 @@
 // verified by that scheme; the directory rehashes them to argon2id at the next
 // successful login.
 import { hash, verify } from '@node-rs/argon2';
+import bcrypt from 'bcryptjs';
 import { verifySha512Crypt } from './sha512-crypt.js';
 
 // Algorithm.Argon2id; the package's enum is a const enum we cannot import directly.
@@ -37,10 +38,15 @@ export async function verifyPassword(stored: string, password: string): Promise<
       }
     case 'SHA512-CRYPT':
       return verifySha512Crypt(value, password);
+    case 'BLF-CRYPT':
+      // Dovecot's {BLF-CRYPT} is bcrypt ($2a$/$2b$/$2y$); bcryptjs reads all three.
+      try {
+        return await bcrypt.compare(password, value);
+      } catch {
+        return false;
+      }
     default:
-      // BLF-CRYPT (bcrypt) needs a bcrypt implementation (e.g. the bcryptjs
-      // package), not yet a dependency: such users cannot log in until an
-      // operator resets their password. Unknown schemes never verify.
+      // Unknown schemes never verify.
       return false;
   }
 }

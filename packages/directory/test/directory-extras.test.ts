@@ -58,10 +58,13 @@ describe('SHA512-CRYPT', () => {
     expect(await dir.authenticate('old@example.test', 's3cret')).not.toBeNull();
   });
 
-  it('does not verify BLF-CRYPT yet (no bcrypt implementation) rather than guessing', async () => {
-    expect(
-      await verifyPassword('{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuu5Y4Ll9d4Qb0kVvZbYVf3D8mYVZpZRhe', 'x'),
-    ).toBe(false);
+  it('verifies BLF-CRYPT (bcrypt) hashes made by libxcrypt, and refuses wrong passwords', async () => {
+    // crypt(3) from libxcrypt: python3 crypt.crypt('s3cret', mksalt(METHOD_BLOWFISH, rounds=2**5))
+    const stored = '{BLF-CRYPT}$2b$05$qpkisy7qgwGJyxojnT2rd.4myO98LqrHfIEGNhHXF9h3Vo9slswKq';
+    expect(await verifyPassword(stored, 's3cret')).toBe(true);
+    expect(await verifyPassword(stored, 'S3cret')).toBe(false);
+    expect(await verifyPassword(stored.replace('$2b$', '$2y$'), 's3cret')).toBe(true);
+    expect(needsRehash(stored)).toBe(true);
   });
 });
 
