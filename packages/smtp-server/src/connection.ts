@@ -334,6 +334,8 @@ export class Connection implements CommandContext {
     const ok = await Promise.race([
       new Promise<boolean>((resolve) => {
         secure.once('secure', () => resolve(true));
+        // A client that sent FIN instead of a ClientHello will never finish the handshake.
+        secure.once('end', () => resolve(false));
         secure.once('error', () => resolve(false));
         secure.once('close', () => resolve(false));
       }),
@@ -375,7 +377,8 @@ export class Connection implements CommandContext {
       dataEnded: () => this.socket.setTimeout(0),
     });
     if (r === 'gone') {
-      this.closing = true;
+      // The client half-closed: end our side too, or it waits for us forever.
+      this.close();
       return;
     }
     // RFC 5321 §4.1.1.4: the transaction is over, whatever the reply.

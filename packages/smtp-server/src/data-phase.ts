@@ -28,6 +28,10 @@ export async function readMessage(p: DataPhase): Promise<SmtpReply | 'gone'> {
   const id = p.session.id;
   const decoder = new DotDecoder();
   const stream = new DataStream(() => p.input.resume());
+  // A hook that has not started reading yet when the client leaves must not turn
+  // the stream's error into an unhandled 'error' event that ends the process;
+  // readers (for await, pipe) still see the error.
+  stream.on('error', () => {});
   // The hook starts at once, so it can stream the message as it arrives.
   const hooked = Promise.resolve()
     .then(() => p.hooks.onData(p.session, stream))
@@ -36,8 +40,11 @@ export async function readMessage(p: DataPhase): Promise<SmtpReply | 'gone'> {
       return Replies.tempFailure;
     })
     .finally(() => {
-      // Whatever the hook left unread is drained, so DATA can still end.
-      if (!stream.destroyed) stream.resume();
+      // Whatever the hook left unread is drained, so DATA can still end. A stream
+      // the hook destroyed (it gave up early, e.g. disk full) never asks for more,
+      // so the input, maybe paused by back-pressure, is resumed directly.
+      if (stream.destroyed) p.input.resume();
+      else stream.resume();
     });
   const ended = await p.input.readData(decoder, (chunks) => {
     let more = true;

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '@postamt/observability';
 import type { Envelope, Queues, Spool, SpoolWriter } from '@postamt/queue';
 import { receivedHeader } from './received.js';
-import { Replies, type SmtpReply } from './replies.js';
+import { Replies, type SmtpReply, spoolFailureReply } from './replies.js';
 
 export interface AcceptDeps {
   spool: Spool;
@@ -58,7 +58,7 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
   } catch (err) {
     deps.logger.error({ err }, 'cannot create spool file');
     await drain(msg.stream);
-    return Replies.tempQueueFailure;
+    return spoolFailureReply(err);
   }
   const log = deps.logger.child({ queueId: writer.id });
   const rcpts = msg.envelope.rcptTo;
@@ -83,7 +83,7 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
     log.error({ err }, 'spool write failed');
     await writer.abort();
     await drain(msg.stream);
-    return Replies.tempQueueFailure;
+    return spoolFailureReply(err);
   }
   if (msg.stream.sizeExceeded) {
     await writer.abort();
@@ -95,7 +95,7 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
   } catch (err) {
     log.error({ err }, 'spool commit failed');
     await writer.abort();
-    return Replies.tempQueueFailure;
+    return spoolFailureReply(err);
   }
   try {
     await withDeadline(

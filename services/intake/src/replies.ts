@@ -24,4 +24,12 @@ export const Replies = {
   /** Strict sender policy: the From/Sender header names an address the user may not use. */
   headerFromNotOwned: reply(553, '5.7.1', 'From header address not owned by user'),
   tempQueueFailure: reply(451, '4.3.0', 'Error: queue file write error, try again later'),
+  /** RFC 5321 §4.2.3 452 and RFC 3463 4.3.1 "mail system full", as Postfix answers. */
+  insufficientStorage: reply(452, '4.3.1', 'Insufficient system storage'),
 } as const;
+
+/** The reply for a failed spool write: a full volume is said as such, anything else is a plain temp failure. */
+export function spoolFailureReply(err: unknown): SmtpReply {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? Replies.insufficientStorage : Replies.tempQueueFailure;
+}
