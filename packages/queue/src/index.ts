@@ -19,6 +19,6 @@ export { buildDsn, type DsnAction, type DsnInput, type DsnRecipient, rfc5322Date
 export { type Envelope, envelopeSchema, type Recipient, recipientSchema } from './envelope.js';
 export { isSpoolId, newSpoolId, spoolIdTime } from './ids.js';
 export { Queues } from './queues.js';
-export { connectRedis, pingRedis, Redis } from './redis.js';
+export { connectRedis, pingRedis, Redis, waitRedisReady } from './redis.js';
 export { fsyncDir, Spool, type SpoolEntry, SpoolError, type SpoolWriter } from './spool.js';
 export { type SweepResult, sweepSpool } from './sweep.js';

@@ -27,3 +27,22 @@ export async function pingRedis(redis: Redis): Promise<string | null> {
     return `redis: ${(err as Error).message}`;
   }
 }
+
+/**
+ * Waits until a connection is ready. Producer connections refuse commands until
+ * then (no offline queue), so start-up work must wait for this first.
+ */
+export async function waitRedisReady(redis: Redis, timeoutMs = 30_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -3,12 +3,13 @@
 // the filter and learn queues → health/metrics → graceful stop (finish jobs in flight).
 import { ConfigError } from '@postamt/config';
 import { Directory } from '@postamt/directory';
-import { Counter, createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
+import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { catalog, connectRedis, pingRedis, Queues, Spool, Worker } from '@postamt/queue';
 import { CircuitBreaker, ClamdClient, SpamdClient } from '@postamt/scanners';
 import { Authenticator, dnsResolver } from './authenticate.js';
 import { loadFilterConfig } from './config.js';
 import { processLearn } from './learn.js';
+import { filterMetrics } from './metrics.js';
 import { processMessage } from './process-message.js';
 import { RedisBounceIds } from './refuse-submission.js';
 import { RedisVerdictStore } from './verdict-store.js';
@@ -63,12 +64,7 @@ async function main(): Promise<void> {
     bounceIds: new RedisBounceIds(redis),
   };
   const registry = createRegistry('filter');
-  const processed = new Counter({
-    name: 'postamt_filter_messages_total',
-    help: 'Messages processed by the filter, by outcome and verdict',
-    labelNames: ['outcome', 'verdict'],
-    registers: [registry],
-  });
+  const metrics = filterMetrics(registry, deps.queues);
 
   const worker = new Worker(
     catalog.filter.queue,
@@ -76,7 +72,7 @@ async function main(): Promise<void> {
       const { spoolId } = catalog.filter.schema.parse(job.data);
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const outcome = await processMessage(deps, spoolId, { finalAttempt });
-      processed.inc({ outcome: outcome.kind, verdict: outcome.kind === 'done' ? outcome.verdict : 'none' });
+      metrics.done(spoolId, outcome.kind, outcome.kind === 'done' ? outcome.verdict : 'none');
       return outcome;
     },
     { connection: redis, concurrency: config.filterConcurrency },
@@ -102,7 +98,12 @@ async function main(): Promise<void> {
     port: config.metricsPort,
     host: config.bind,
     registry,
-    checks: { redis: () => pingRedis(redis) },
+    checks: {
+      redis: () => pingRedis(redis),
+      // Mail is never delivered unscanned: without a scanner this worker is not ready.
+      clamd: async () => ((await scanners.clamd.ping()) ? null : 'clamd does not answer'),
+      spamd: async () => ((await scanners.spamd.ping()) ? null : 'spamd does not answer'),
+    },
   });
   logger.info({ concurrency: config.filterConcurrency, levels: deps.levels }, 'filter worker started');
 

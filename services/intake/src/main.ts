@@ -4,7 +4,7 @@ import { ConfigError } from '@postamt/config';
 // submission listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → graceful stop.
 import { applySeed, Directory, readSeedFile } from '@postamt/directory';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
-import { connectRedis, pingRedis, Queues, Spool, sweepSpool } from '@postamt/queue';
+import { connectRedis, pingRedis, Queues, Spool, sweepSpool, waitRedisReady } from '@postamt/queue';
 import { authHook } from './auth.js';
 import { AuthLimiter } from './auth-limiter.js';
 import { buildPolicy } from './build-policy.js';
@@ -23,6 +23,8 @@ async function main(): Promise<void> {
   const directory = new Directory(redis);
   const spool = new Spool(config.data);
   await spool.init();
+  // The producer connection refuses commands until it is connected (no offline queue).
+  await waitRedisReady(redis);
 
   if (config.seed) {
     const counts = await applySeed(directory, readSeedFile(config.seed));

@@ -1,6 +1,6 @@
 // Intake as a real process, a real redis-server, and real SMTP clients
 // (nodemailer's SMTPConnection and a raw scripted socket).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Directory } from '@postamt/directory';
 import { connectRedis, type Redis, Spool } from '@postamt/queue';
@@ -225,6 +225,27 @@ describe('intake: configuration and operations', () => {
     const message = await start.catch((err: Error) => err.message);
     expect(message).toMatch(/POSTAMT_SMTP_PORT: got "twenty-five", expected a TCP port number/);
     expect(message).toMatch(/POSTAMT_CLAMD: got "nowhere", expected host:port/);
+  });
+
+  it('applies the POSTAMT_SEED file at start, before Redis is even connected', async () => {
+    const seed = join(makeTempDir('seed'), 'seed.yaml');
+    writeFileSync(
+      seed,
+      'domains: [seeded.test]\nusers:\n  - address: carol@seeded.test\n    password: "from the seed"\n',
+    );
+    const seeded = await startService('intake', {
+      POSTAMT_DATA: makeTempDir('intake-seed'),
+      POSTAMT_REDIS_URL: redisServer.url,
+      POSTAMT_HOSTNAME: 'mx.postamt.test',
+      POSTAMT_SMTP_PORT: String(await freePort()),
+      POSTAMT_SEED: seed,
+    });
+    try {
+      expect(seeded.log()).toMatch(/seed applied/);
+      expect(await new Directory(redis).authenticate('carol@seeded.test', 'from the seed')).not.toBeNull();
+    } finally {
+      await seeded.stop();
+    }
   });
 
   it('reports health, readiness and metrics', async () => {
