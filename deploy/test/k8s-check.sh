@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Offline checks of deploy/k8s (there is no Kubernetes API server on this machine,
+# so nothing server-side: no --dry-run=server, admission, defaulting or CRD checks).
+#   1. render the base and every overlay with `kubectl kustomize` (or a standalone
+#      `kustomize`); kubectl is not in Debian bookworm main (kubernetes-client is
+#      1.20 in bookworm, with a kustomize too old for this kustomization), so
+#      without either the raw base files are checked unrendered and it says so;
+#   2. schema check with npm kubernetes-models (ajv) + a tsc --strict pass over
+#      its types (k8s-validate.mjs), installed into deploy/test/.cache (gitignored).
+# Ends with "N passed, N failed".
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+k8s=$(cd "$here/../k8s" && pwd)
+scratch=$here/.cache/k8s-validate
+out=$here/.cache/rendered
+T0=$SECONDS
+export PATH="$here/../../.cache/toolchain/bin:$PATH"
+log() { printf '[k8s-check %3ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+
+if [ ! -f "$scratch/node_modules/kubernetes-models/package.json" ] || [ ! -f "$scratch/node_modules/typescript/package.json" ]; then
+  log "installing kubernetes-models, yaml, typescript into $scratch"
+  mkdir -p "$scratch"
+  echo '{"name":"k8s-validate","private":true,"type":"module"}' >"$scratch/package.json"
+  if command -v npm >/dev/null; then
+    (cd "$scratch" && npm install --no-audit --no-fund --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
+  else
+    (cd "$scratch" && pnpm add --ignore-workspace --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
+  fi
+fi
+
+rm -rf "$out"; mkdir -p "$out"
+render=()
+if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; then render=(kubectl kustomize)
+elif command -v kustomize >/dev/null; then render=(kustomize build); fi
+files=()
+rfail=0
+if [ ${#render[@]} -gt 0 ]; then
+  for dir in "$k8s/base" "$k8s"/overlays/*/; do
+    dir=${dir%/}; name=$(basename "$dir")
+    if "${render[@]}" "$dir" >"$out/$name.yaml" 2>"$out/$name.err"; then
+      log "rendered $name with ${render[*]}: $(grep -c '^kind:' "$out/$name.yaml") objects"
+      files+=("$out/$name.yaml")
+    else
+      log "FAIL render $name: $(cat "$out/$name.err")"; rfail=1
+    fi
+  done
+else
+  log "SKIP render: neither kubectl nor kustomize is installed; checking the base files unrendered"
+  for f in "$k8s"/base/*.yaml; do [ "$(basename "$f")" = kustomization.yaml ] || files+=("$f"); done
+fi
+
+status=0
+node "$here/k8s-validate.mjs" "$scratch" "${files[@]}" >"$out/validate.log" || status=$?
+grep -v '^ok ' "$out/validate.log" || true
+log "done in $((SECONDS - T0))s (details: $out/validate.log)"
+if [ "$rfail" = 1 ]; then echo "render failed"; exit 1; fi
+exit "$status"
