@@ -269,7 +269,7 @@ async function main() {
   say(`  redis ${redisUrl}  clamd ${clamd}  spamd ${spamd}  (logs under ${data})`);
   say(`demo login: ${DEMO.address} / ${DEMO.password} (created only when the directory was empty)`);
   say(
-    'try: swaks --server 127.0.0.1:2525 --to demo@example.test   then   curl -u demo@example.test:demo-password pop3://127.0.0.1:2110/1',
+    'try: swaks --server 127.0.0.1:2525 --helo client.example.org --from you@example.org --to demo@example.test   then   curl -u demo@example.test:demo-password pop3://127.0.0.1:2110/1',
   );
   say('Ctrl-C stops everything.');
 }
