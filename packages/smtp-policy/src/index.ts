@@ -1,3 +1,4 @@
+export { allowlistKey, DynamicAllowlist, type SetReader } from './allowlist.js';
 // Inbound SMTP policy: one module per check (checks/), a cached DNS resolver,
 // and the per-session runner that applies each check's configured action.
 

@@ -9,6 +9,7 @@
 // sender and recipient FQDN): a legitimate client passes those anyway. A DNSWL
 // allowlisting skips the client checks and greylisting.
 
+import type { DynamicAllowlist } from './allowlist.js';
 import { checkDnsbl, type DnsblOptions, type DnsblVerdict } from './checks/dnsbl.js';
 import { checkFcrdns, type FcrdnsVerdict } from './checks/fcrdns.js';
 import { checkGreylist, type GreylistOptions, type GreylistStore } from './checks/greylist.js';
@@ -38,6 +39,8 @@ export interface PolicyOptions {
   spfMaxElapsedMs: number;
   dns: DnsResolver;
   greylistStore: GreylistStore;
+  /** Run-time allowlists from the admin API (Redis); optional. */
+  allowlists?: { greylist?: DynamicAllowlist; dnsbl?: DynamicAllowlist };
   /** Called once per decision: the log line and the metric. */
   onDecision?: (d: Decision, ip: string) => void;
 }
@@ -73,7 +76,11 @@ export class PolicySession {
   ) {
     this.trusted = inCidrs(ip, o.trusted);
     const on = (c: CheckName) => !this.trusted && o.actions[c] !== 'off';
-    const dnsbl = on('dnsbl') ? checkDnsbl(ip, o.dnsbl, o.dns) : Promise.resolve(null);
+    const dnsbl = on('dnsbl')
+      ? (o.allowlists?.dnsbl?.matches(ip) ?? Promise.resolve(false)).then((allowed) =>
+          allowed ? null : checkDnsbl(ip, o.dnsbl, o.dns),
+        )
+      : Promise.resolve(null);
     // FCrDNS always runs (unless trusted): its name goes into the Received header.
     const fcrdns = this.trusted ? Promise.resolve(null) : checkFcrdns(ip, o.dns);
     this.client = Promise.all([dnsbl, fcrdns]).then(([d, f]) => ({ dnsbl: d, fcrdns: f }));
@@ -162,6 +169,7 @@ export class PolicySession {
   async greylist(mailFrom: string, rcptTo: string): Promise<Decision | null> {
     const domain = domainOfLower(rcptTo);
     if (this.trusted || this.allowlisted || this.action('greylist', domain) === 'off') return null;
+    if (await this.o.allowlists?.greylist?.matches(this.ip, [domainOfLower(mailFrom), domain])) return null;
     const v = await checkGreylist(
       { clientIp: this.ip, sender: mailFrom, recipient: rcptTo },
       this.o.greylist,

@@ -3,7 +3,14 @@
 import { networkInterfaces } from 'node:os';
 import type { Directory } from '@postamt/directory';
 import { Counter, type Logger, type Registry } from '@postamt/observability';
-import { createResolver, type GreylistStore, InboundPolicy } from '@postamt/smtp-policy';
+import {
+  allowlistKey,
+  createResolver,
+  DynamicAllowlist,
+  type GreylistStore,
+  InboundPolicy,
+  type SetReader,
+} from '@postamt/smtp-policy';
 import type { IntakeConfig } from './config.js';
 import { checkActions } from './policy-config.js';
 
@@ -18,7 +25,7 @@ function ourAddresses(): string[] {
 export function buildPolicy(o: {
   config: IntakeConfig;
   directory: Directory;
-  redis: GreylistStore;
+  redis: GreylistStore & SetReader;
   registry: Registry;
   logger: Logger;
 }): InboundPolicy {
@@ -54,6 +61,11 @@ export function buildPolicy(o: {
       negativeTtlMs: Math.min(c.dnsCacheTtl, 60_000),
     }),
     greylistStore: o.redis,
+    // Edited at run time through the admin API (postamt:policy:*:allow).
+    allowlists: {
+      greylist: new DynamicAllowlist(o.redis, allowlistKey('greylist')),
+      dnsbl: new DynamicAllowlist(o.redis, allowlistKey('dnsbl')),
+    },
     onDecision(d, ip) {
       decisions.inc({ check: d.check, action: d.action });
       const line = { check: d.check, action: d.action, client: ip, detail: d.detail, code: d.reply?.code };

@@ -275,6 +275,13 @@ describe('greylisting', () => {
     dns.set('friendly.example', [{ type: 'A', address: '192.0.2.9' }]);
     expect((await transact(intake.port, { from: 'x@friendly.example' })).data).toMatch(/^250 /);
   });
+  it('honours the allowlist operators edit at run time through the admin API (Redis)', async () => {
+    dns.set('partner.example', [{ type: 'A', address: '192.0.2.10' }]);
+    expect((await transact(intake.port, { from: 'x@partner.example' })).rcpt).toMatch(/^451 4\.7\.1 /);
+    await env.redis.sadd('postamt:policy:greylist:allow', 'partner.example');
+    await sleep(5100); // the list is re-read at most every 5 s
+    expect((await transact(intake.port, { from: 'y@partner.example' })).data).toMatch(/^250 /);
+  });
   it('defers, never accepts, when Redis is down', async () => {
     await env.redisServer.kill();
     try {
