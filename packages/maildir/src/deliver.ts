@@ -1,17 +1,25 @@
 // Delivery into a Maildir folder, crash-safe and idempotent:
 //   1. write the message to tmp/ and fsync it
-//   2. link it into new/ under a name derived from the spool id and recipient,
+//   2. leave a marker `postamt-delivered/<day>/<base>` (fsynced) saying this
+//      delivery key may have reached the folder
+//   3. link it into new/ under a name derived from the spool id and recipient,
 //      so a retried delivery finds its earlier copy instead of making a second
-//   3. fsync new/, remove the tmp file
+//   4. fsync new/, remove the tmp file
+// A first attempt (no marker: the common case) costs one stat, not a listing
+// of new/ and cur/ (100,000 names in a big INBOX). Only a retry — marker
+// present — looks for the earlier copy, wherever a reader has moved it. The
+// marker is written before the link, so a copy never exists without one.
+// Markers live in one directory per arrival day; days older than
+// MARKER_DAYS (well past any spool retry) are removed when a new day starts.
 // Readers never see a partial message; a crash leaves at most a tmp file.
 // With a quota, the size is checked once the message is in tmp/ (its size is
 // only known then) and before it becomes visible; over quota → MaildirError
 // 'over-quota' and nothing is left behind.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fsyncDir } from './fsutil.js';
+import { fsyncDir, isMissing } from './fsutil.js';
 import { MaildirError } from './layout.js';
 import { checkQuota, type QuotaLimit, recordQuota } from './quota.js';
 
@@ -55,13 +63,39 @@ async function findExisting(dir: string, base: string): Promise<string | null> {
   return null;
 }
 
+export const DELIVERED_DIR = 'postamt-delivered';
+const MARKER_DAYS = 14;
+
+/** Starts a day's marker directory; the first delivery of a day also drops days past MARKER_DAYS. */
+async function markerDir(dir: string, time: number): Promise<string> {
+  const day = Math.floor(time / 86400);
+  const root = join(dir, DELIVERED_DIR);
+  const path = join(root, String(day));
+  const created = await mkdir(path, { recursive: true, mode: 0o700 });
+  if (created) {
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      if (/^\d+$/.test(name) && Number(name) < day - MARKER_DAYS)
+        await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+    }
+  }
+  return path;
+}
+
 export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   if (!/^[A-Za-z0-9_-]+$/.test(opts.deliveryKey))
     throw new MaildirError('invalid delivery key', 'invalid-name');
   const host = opts.host.replace(/[/:]/g, '_');
   const base = `${opts.time}.${opts.deliveryKey}.${host}`;
   await ensureMaildir(opts.dir);
-  const existing = await findExisting(opts.dir, base);
+  const marker = join(opts.dir, DELIVERED_DIR, String(Math.floor(opts.time / 86400)), base);
+  const retry = await stat(marker).then(
+    () => true,
+    (e: unknown) => {
+      if (isMissing(e)) return false;
+      throw e;
+    },
+  );
+  const existing = retry ? await findExisting(opts.dir, base) : null;
   if (existing) {
     const st = await stat(existing);
     return {
@@ -108,6 +142,11 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   const finalPath = join(opts.dir, 'new', name);
   let created = true;
   try {
+    if (!retry) {
+      const mdir = await markerDir(opts.dir, opts.time);
+      await writeFile(join(mdir, base), '', { mode: 0o600 });
+      await fsyncDir(mdir);
+    }
     await link(tmpPath, finalPath);
     await fsyncDir(join(opts.dir, 'new'));
   } catch (err) {

@@ -1,18 +1,35 @@
 // The per-folder cache of what IMAP asks for often: size, internal date and
 // an opaque summary (ENVELOPE/BODYSTRUCTURE, computed by an indexer the IMAP
 // server injects), so opening or fetching from a 100,000-message folder does
-// not read 100,000 files. File `postamt-index.json`.
+// not read 100,000 files. Files `postamt-index.jsonl` (size and date) and
+// `postamt-summaries.jsonl` (with the summary), one JSON array per line:
+//
+//   ["<base>", size, date]  or  ["<base>", size, date, summary]
 //
 // Keyed by base name: Maildir never rewrites a message file, so what we
-// learned about a base stays true for as long as the base exists. Entries of
-// vanished bases are pruned; an entry whose size disagrees with the `,S=` in
-// the file name is treated as stale. Being a cache, it is written without
-// fsync or lock — last writer wins, a lost or corrupt file is rebuilt.
-import { readFile, stat } from 'node:fs/promises';
+// learned about a base stays true for as long as the base exists; a later
+// line for the same base wins. New entries are appended (one write per
+// batch, so indexing message by message costs each message's own line, not
+// the whole file again); the file is compacted — rewritten with only live
+// entries — when dead or repeated lines outnumber live ones. Entries of
+// vanished bases are pruned in memory; an entry whose size disagrees with the
+// `,S=` in the file name is treated as stale. Being a cache, it is written
+// without fsync or lock: a torn or garbled line is skipped, an append lost to
+// a concurrent compaction is only recomputed, a lost file is rebuilt. Other
+// processes' appends are picked up by reading from where we stopped.
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 
-export const INDEX_FILE = 'postamt-index.json';
+export const INDEX_FILE = 'postamt-index.jsonl';
+/**
+ * The summaries live in a file of their own, same format: they are a hundred
+ * times bigger than size and date, and SELECT, STATUS and `FETCH (FLAGS)`
+ * never need them, so a session that does not ask for them never reads them.
+ */
+export const SUMMARY_FILE = 'postamt-summaries.jsonl';
+/** The whole-file JSON index of earlier versions; removed when a folder first gets the new files. */
+const OLD_INDEX_FILE = 'postamt-index.json';
 
 export interface IndexEntry {
   size: number;
@@ -21,71 +38,165 @@ export interface IndexEntry {
   summary?: unknown;
 }
 
-type Stored = [number, number] | [number, number, unknown];
+type Stored = [string, number, number] | [string, number, number, unknown];
+
+/** Lines longer than this are parsed on first use. */
+const LAZY_LINE = 256;
+
+function decode(line: string): [string, IndexEntry] | null {
+  let s: Stored;
+  try {
+    s = JSON.parse(line) as Stored;
+  } catch {
+    return null; // a torn line from a crashed or racing writer
+  }
+  if (!Array.isArray(s) || typeof s[0] !== 'string' || typeof s[1] !== 'number' || typeof s[2] !== 'number')
+    return null;
+  return [s[0], s.length > 3 ? { size: s[1], date: s[2], summary: s[3] } : { size: s[1], date: s[2] }];
+}
 
 export class FolderIndex {
-  private dirty = false;
+  /** Lines appended here but not yet written. */
+  private pending: string[] = [];
+  private dropped = false;
+  /** Lines in the file, live or not. */
+  private lines = 0;
+
   private constructor(
     private readonly path: string,
-    private readonly entries: Map<string, IndexEntry>,
-    private mtimeMs: number,
+    /** Parsed entries, or the raw line of a long one not asked for yet. */
+    private readonly entries: Map<string, IndexEntry | string>,
+    /** Inode and bytes of the file read so far (complete lines only). */
+    private ino: number,
+    private size: number,
   ) {}
 
-  static async load(dir: string): Promise<FolderIndex> {
-    const path = join(dir, INDEX_FILE);
-    const entries = new Map<string, IndexEntry>();
-    let mtimeMs = 0;
-    try {
-      mtimeMs = (await stat(path)).mtimeMs;
-      const data = JSON.parse(await readFile(path, 'utf8')) as { v: number; e: Record<string, Stored> };
-      if (data.v === 1 && data.e && typeof data.e === 'object') {
-        for (const [base, s] of Object.entries(data.e)) {
-          if (!Array.isArray(s) || typeof s[0] !== 'number' || typeof s[1] !== 'number') continue;
-          entries.set(
-            base,
-            s.length > 2 ? { size: s[0], date: s[1], summary: s[2] } : { size: s[0], date: s[1] },
-          );
-        }
-      }
-    } catch {
-      // Missing or unreadable: start empty, it is only a cache.
-    }
-    return new FolderIndex(path, entries, mtimeMs);
+  static async load(dir: string, file = INDEX_FILE): Promise<FolderIndex> {
+    const index = new FolderIndex(join(dir, file), new Map(), 0, 0);
+    await index.refresh();
+    // The whole-file index of earlier versions is only rebuilt work now.
+    if (file === INDEX_FILE && index.ino === 0) await unlink(join(dir, OLD_INDEX_FILE)).catch(() => {});
+    return index;
   }
 
-  /** True when another process has written the file since we loaded it. */
-  async changedOnDisk(): Promise<boolean> {
+  private apply(text: string): void {
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) return;
+      const line = text.slice(start, nl);
+      this.size += Buffer.byteLength(line) + 1;
+      start = nl + 1;
+      this.lines++;
+      // A long line (a summary) is kept as text and parsed when first asked for:
+      // a session that reads a few summaries does not parse 100,000.
+      if (line.length > LAZY_LINE && line.startsWith('["')) {
+        const q = line.indexOf('",', 2);
+        if (q > 2 && line.lastIndexOf('\\', q) < 2) {
+          this.entries.set(line.slice(2, q), line);
+          continue;
+        }
+      }
+      const e = decode(line);
+      if (e) this.entries.set(e[0], e[1]);
+    }
+  }
+
+  /** Reads what other processes appended since we last looked (all of it after a compaction). */
+  async refresh(): Promise<void> {
     const st = await stat(this.path).catch(() => null);
-    return (st?.mtimeMs ?? 0) !== this.mtimeMs;
+    if (!st) return;
+    if (st.ino !== this.ino || st.size < this.size) {
+      this.ino = st.ino;
+      this.size = 0;
+      this.lines = 0;
+      this.apply(await readFile(this.path, 'utf8').catch(() => ''));
+      return;
+    }
+    if (st.size === this.size) return;
+    const fh = await open(this.path, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - this.size);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, this.size);
+      this.apply(buf.toString('utf8', 0, bytesRead));
+    } finally {
+      await fh.close();
+    }
   }
 
   get(base: string, nameSize: number | null): IndexEntry | undefined {
-    const e = this.entries.get(base);
+    let e = this.entries.get(base);
+    if (typeof e === 'string') {
+      const d = decode(e);
+      if (!d || d[0] !== base) {
+        this.entries.delete(base);
+        return undefined;
+      }
+      e = d[1];
+      this.entries.set(base, e);
+    }
     if (e && nameSize !== null && e.size !== nameSize) return undefined;
     return e;
   }
 
   set(base: string, entry: IndexEntry): void {
     this.entries.set(base, entry);
-    this.dirty = true;
+    const s: Stored =
+      entry.summary === undefined
+        ? [base, entry.size, entry.date]
+        : [base, entry.size, entry.date, entry.summary];
+    this.pending.push(`${JSON.stringify(s)}\n`);
   }
 
   prune(live: { has(base: string): boolean }): void {
     for (const base of this.entries.keys()) {
       if (!live.has(base)) {
         this.entries.delete(base);
-        this.dirty = true;
+        this.dropped = true;
       }
     }
   }
 
+  /** Writes what is pending: appended, or the whole file when it is mostly dead lines. */
   async save(): Promise<void> {
-    if (!this.dirty) return;
-    const e: Record<string, Stored> = {};
+    const lines = this.lines + this.pending.length;
+    if (this.dropped && lines > 2 * this.entries.size + 1000) return this.compact();
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    const fh = await open(this.path, 'a', 0o600);
+    try {
+      const st = await fh.stat();
+      await fh.write(text);
+      // Only our own append follows what we had read: count it as read, else pick it up with the rest.
+      if (st.ino === this.ino && st.size === this.size) {
+        this.size += Buffer.byteLength(text);
+        this.lines += text.split('\n').length - 1;
+      } else if (this.ino === 0 && st.size === 0) {
+        this.ino = st.ino;
+        this.size = Buffer.byteLength(text);
+        this.lines = text.split('\n').length - 1;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async compact(): Promise<void> {
+    const parts: string[] = [];
     for (const [base, v] of this.entries)
-      e[base] = v.summary === undefined ? [v.size, v.date] : [v.size, v.date, v.summary];
-    this.dirty = false;
-    await writeFileAtomic(this.path, JSON.stringify({ v: 1, e }), false);
-    this.mtimeMs = (await stat(this.path).catch(() => null))?.mtimeMs ?? 0;
+      parts.push(
+        typeof v === 'string'
+          ? `${v}\n`
+          : `${JSON.stringify(v.summary === undefined ? [base, v.size, v.date] : [base, v.size, v.date, v.summary])}\n`,
+      );
+    const text = parts.join('');
+    this.pending = [];
+    this.dropped = false;
+    await writeFileAtomic(this.path, text, false);
+    const st = await stat(this.path).catch(() => null);
+    this.ino = st?.ino ?? 0;
+    this.size = st?.size === Buffer.byteLength(text) ? st.size : 0;
+    this.lines = parts.length;
   }
 }

@@ -18,6 +18,7 @@ import { MaildirError } from './layout.js';
 import { type LockOptions, withLock } from './lock.js';
 import { compareBases, type FileRef, scanFolder } from './scan.js';
 import {
+  appendUidList,
   FOLDER_LOCK_FILE,
   newUidValidity,
   readUidList,
@@ -38,6 +39,10 @@ export interface SyncResult {
   added: number[];
   /** UIDs dropped by this sync because their files are gone. */
   removed: number[];
+  /** Set when only the placed files were looked at (`files` holds just them, see SyncOptions.placed). */
+  partial?: boolean;
+  /** With `partial`: the list that was extended (the new one differs from it only by the placed files). */
+  from?: UidList;
 }
 
 function matches(list: UidList, files: Map<string, FileRef>): boolean {
@@ -79,6 +84,15 @@ export interface SyncOptions {
    * the new message before this sync has given it its UID.
    */
   mutate?: () => Promise<void>;
+  /**
+   * With `mutate`: the files it placed (base → file). They get their UIDs
+   * without a scan of the folder — an APPEND to a 100,000-message folder
+   * costs its own line in the list, not two directory listings. Files others
+   * delivered meanwhile keep waiting for the next full sync (they get later
+   * UIDs, which RFC 9051 §2.3.1.1 allows: UIDs ascend in the order given
+   * out), and vanished ones are dropped then.
+   */
+  placed?: () => Map<string, FileRef>;
 }
 
 export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<SyncResult> {
@@ -94,7 +108,23 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
     join(dir, FOLDER_LOCK_FILE),
     async () => {
       await opts.mutate?.();
-      const { list: old } = await readUidList(dir);
+      const { list: old, compact } = await readUidList(dir);
+      const placed = opts.placed?.();
+      if (placed && old && !compact && [...placed.keys()].every((b) => !old.uids.has(b))) {
+        const list: UidList = { uidValidity: old.uidValidity, nextUid: old.nextUid, uids: new Map(old.uids) };
+        const bases = [...placed.keys()].sort(compareBases);
+        const added = bases.map((base) => {
+          list.uids.set(base, list.nextUid);
+          return list.nextUid++;
+        });
+        await appendUidList(
+          dir,
+          bases.map((b, i) => [b, added[i] as number] as const),
+          [],
+          list,
+        );
+        return { list, files: placed, added, removed: [], partial: true, from: old };
+      }
       const files = await scanFolder(dir);
       let missing = old ? [...old.uids.keys()].filter((b) => !files.has(b)) : [];
       if (missing.length > 0) {
@@ -122,7 +152,14 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
         added.push(list.nextUid);
         list.nextUid++;
       }
-      if (!old || added.length > 0 || removed.length > 0) await writeUidList(dir, list);
+      if (!old || compact) await writeUidList(dir, list);
+      else if (added.length > 0 || removed.length > 0)
+        await appendUidList(
+          dir,
+          added.map((uid, i) => [fresh[i] as string, uid] as const),
+          removed,
+          list,
+        );
       await cleanGarbage(dir);
       return { list, files, added, removed };
     },

@@ -9,6 +9,7 @@ import {
   MaildirError,
   MaildirStore,
   readUidList,
+  SUMMARY_FILE,
   UIDLIST_FILE,
 } from '../src/index.js';
 import { msg, tempRoot } from './helpers.js';
@@ -60,11 +61,39 @@ describe('UIDs', () => {
     const s = store();
     await deliverN(s.root, 2);
     const before = await s.open('INBOX');
-    writeFileSync(join(s.root, UIDLIST_FILE), 'postamt-uidlist 1 5 3\n1 x\n2'); // truncated
+    writeFileSync(join(s.root, UIDLIST_FILE), 'postamt-uidlist 1 5 3\n1 x\n1 y\n'); // UIDs out of order
     const after = await store(s.root).open('INBOX');
     expect(after.uidValidity).toBeGreaterThan(before.uidValidity - 1);
     expect(after.uidValidity).not.toBe(5);
     expect(after.messages.map((m) => m.uid)).toEqual([1, 2]);
+  });
+
+  it('appends to the list, ignores a half-written last line and compacts after a crash', async () => {
+    const s = store();
+    await deliverN(s.root, 2);
+    const first = await s.open('INBOX');
+    await s.expunge('INBOX', [1]);
+    await deliverN(s.root, 1, 10);
+    await s.open('INBOX');
+    const text = readFileSync(join(s.root, UIDLIST_FILE), 'utf8');
+    expect(text.split('\n').slice(1)).toEqual([
+      `1 ${first.messages[0]!.base}`,
+      `2 ${first.messages[1]!.base}`,
+      '-1',
+      expect.stringMatching(/^3 1700000010\./),
+      '',
+    ]);
+    // A writer died mid-append: readers ignore the torn line, UIDVALIDITY and UIDs stay.
+    writeFileSync(join(s.root, UIDLIST_FILE), `${text}4 half-writ`);
+    const again = await store(s.root).open('INBOX');
+    expect([again.uidValidity, again.messages.map((m) => m.uid)]).toEqual([first.uidValidity, [2, 3]]);
+    // The next change compacts instead of appending after the torn line.
+    await deliverN(s.root, 1, 20);
+    const last = await store(s.root).open('INBOX');
+    expect(last.messages.map((m) => m.uid)).toEqual([2, 3, 4]);
+    const lines = readFileSync(join(s.root, UIDLIST_FILE), 'utf8').split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^postamt-uidlist 2 \d+ 5$/);
   });
 
   it('finds a message again when another process renamed it after the snapshot', async () => {
@@ -279,8 +308,17 @@ describe('index', () => {
     expect(calls).toBe(2);
     await other.expunge('INBOX', [2]);
     await s.open('INBOX');
-    const index = JSON.parse(readFileSync(join(root, 'postamt-index.json'), 'utf8'));
-    expect(Object.keys(index.e)).toEqual(['1700000000.K0.mx,S=22']);
+    // Appended line by line; the expunged message's entry is gone from memory and from the next compaction.
+    const lines = readFileSync(join(root, SUMMARY_FILE), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.length === 4).map((l) => l[0])).toEqual([
+      '1700000000.K0.mx,S=22',
+      '1700000001.K1.mx,S=22',
+    ]);
+    expect((await store(root, { indexer }).summaries('INBOX', [1, 2])).size).toBe(1);
+    expect(calls).toBe(2);
   });
 
   it('stats files whose names carry no size or date, once', async () => {

@@ -19,6 +19,7 @@ import {
   withEvents,
 } from '@postamt/maildir';
 import { indexMessage, type MessageIndex } from '@postamt/mime';
+import { type CachedIndex, extractHeads } from './header-cache.js';
 import type {
   CopyResult,
   FlagOp,
@@ -29,8 +30,12 @@ import type {
   StoreProvider,
 } from './store.js';
 
-/** The indexer injected into MaildirStore: its result is cached in postamt-index.json. */
-export const mimeIndexer = (bytes: Buffer): MessageIndex => indexMessage(bytes);
+/** The indexer injected into MaildirStore: its result is cached in the folder index (postamt-index.jsonl). */
+export const mimeIndexer = (bytes: Buffer): CachedIndex => {
+  const index = indexMessage(bytes);
+  const heads = extractHeads(bytes, index);
+  return heads === undefined ? index : { ...index, heads };
+};
 
 function isIndex(v: unknown): v is MessageIndex {
   return typeof v === 'object' && v !== null && (v as MessageIndex).version === 1;
@@ -198,22 +203,45 @@ export interface MaildirProviderOptions {
   onPublishError?: (err: unknown) => void;
 }
 
+/** A store outlives its last session by this long: clients reconnect often (a new session per folder, after sleep). */
+const KEEP_MS = 60_000;
+/** At most this many stores are kept that way (their folder state can be megabytes for a big folder). */
+const KEEP_MAX = 256;
+
 /**
  * One store per user and process, shared by all of the user's sessions (its
  * folder state is the big part of a session's memory); it is dropped when
- * the last session lets go of it. Quota is read when the store is made.
+ * the last session lets go of it and KEEP_MS have passed since the last
+ * login. Quota is read when the store is made.
  */
 export class MaildirStoreProvider implements StoreProvider {
   private readonly live = new Map<string, WeakRef<MailStore>>();
+  private readonly kept = new Map<string, { store: MailStore; timer: NodeJS.Timeout }>();
   private readonly gone = new FinalizationRegistry<string>((key) => {
     if (!this.live.get(key)?.deref()) this.live.delete(key);
   });
 
   constructor(private readonly opts: MaildirProviderOptions) {}
 
+  private keep(userKey: string, store: MailStore): MailStore {
+    const had = this.kept.get(userKey);
+    if (had) {
+      clearTimeout(had.timer);
+      this.kept.delete(userKey);
+    } else if (this.kept.size >= KEEP_MAX) {
+      const [oldest, entry] = this.kept.entries().next().value as [string, { timer: NodeJS.Timeout }];
+      clearTimeout(entry.timer);
+      this.kept.delete(oldest);
+    }
+    const timer = setTimeout(() => this.kept.delete(userKey), KEEP_MS);
+    timer.unref();
+    this.kept.set(userKey, { store, timer });
+    return store;
+  }
+
   async forUser(userKey: string): Promise<MailStore> {
     const cached = this.live.get(userKey)?.deref();
-    if (cached) return cached;
+    if (cached) return this.keep(userKey, cached);
     const { dataDir, hostname, publisher, onPublishError } = this.opts;
     const root = userMaildir(dataDir, userKey);
     const bytes = await this.opts.quotaOf(userKey);
@@ -221,9 +249,9 @@ export class MaildirStoreProvider implements StoreProvider {
     const store = publisher ? withEvents(base, publisher(userKey), onPublishError) : base;
     const adapter = new MaildirAdapter(store, dataDir, root, bytes);
     const raced = this.live.get(userKey)?.deref();
-    if (raced) return raced;
+    if (raced) return this.keep(userKey, raced);
     this.live.set(userKey, new WeakRef(adapter));
     this.gone.register(adapter, userKey);
-    return adapter;
+    return this.keep(userKey, adapter);
   }
 }

@@ -30,6 +30,8 @@ export interface ImapServerOptions {
   maxConnections: number;
   maxConnectionsPerIp: number;
   limits: SessionLimits;
+  /** How long close() lets in-flight commands finish before cutting them off. */
+  shutdownGraceMs?: number;
 }
 
 export interface ImapServer {
@@ -130,9 +132,15 @@ export async function startImapServer(opts: ImapServerOptions): Promise<ImapServ
       const closed = [plain, implicit].map(
         (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
       );
-      // Graceful stop: every session hears BYE (RFC 3501 §7.1.5).
-      for (const s of sessions) void s.abort(R.byeShutdown);
+      // Graceful stop: no new connections (above); every session hears BYE (RFC 3501 §7.1.5),
+      // those with a command in flight after its reply — within a deadline.
+      for (const s of sessions) void s.shutdown(R.byeShutdown);
+      const hard = setTimeout(() => {
+        for (const s of sessions) void s.abort(R.byeShutdown);
+      }, opts.shutdownGraceMs ?? 20_000);
+      hard.unref();
       await Promise.all([...running]);
+      clearTimeout(hard);
       await Promise.all(closed);
     },
   };

@@ -54,6 +54,8 @@ export interface SessionDeps {
 export type Dispatch = (session: Session, tag: string, command: Buffer) => Promise<void>;
 
 const MAX_LITERALS = 1000;
+/** A client that sends this many bad commands is cut off (untagged BYE). */
+export const MAX_ERRORS = 50;
 
 /** Event folder names are canonical, but INBOX may come in any case. */
 function sameFolder(a: string, b: string): boolean {
@@ -73,6 +75,12 @@ export class Session {
   /** RFC 5161 ENABLE'd extensions. */
   readonly enabled = new Set<string>();
   private closing = false;
+  /** A command has started arriving and has not been answered yet. */
+  private inFlight = false;
+  /** Set by IDLE while it waits: the session counts as between commands. */
+  idling = false;
+  /** Graceful stop asked for while a command was in flight: said after it completes. */
+  private drainBye: Status | null = null;
   private stopEvents: (() => void) | null = null;
   /** Set while IDLE waits: an event for the selected mailbox wakes it. */
   private onChange: (() => void) | null = null;
@@ -110,6 +118,7 @@ export class Session {
         'QUOTA',
         'QUOTA=RES-STORAGE',
         'UTF8=ACCEPT',
+        ...(this.transport.compressed ? [] : ['COMPRESS=DEFLATE']),
         `APPENDLIMIT=${this.deps.limits.maxMessage}`,
       );
     }
@@ -120,6 +129,12 @@ export class Session {
   untagged(text: string | Buffer): Promise<void> {
     if (typeof text === 'string') return this.transport.write(Buffer.from(`* ${text}\r\n`, 'latin1'));
     return this.transport.write(Buffer.concat([Buffer.from('* '), text, Buffer.from('\r\n')]));
+  }
+
+  /** Many untagged lines in one write (FETCH FLAGS of a big folder); same choke point. */
+  untaggedMany(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.transport.write(Buffer.from(`* ${lines.join('\r\n* ')}\r\n`, 'latin1'));
   }
 
   /** Every status response goes through here. */
@@ -169,13 +184,33 @@ export class Session {
     this.transport.close();
   }
 
+  /**
+   * Graceful stop (SIGTERM): a session between commands or in IDLE hears BYE
+   * at once; one with a command in flight — even a literal still uploading —
+   * finishes it, gets its tagged reply, then BYE (RFC 3501 §7.1.5).
+   */
+  async shutdown(bye: Status): Promise<void> {
+    if (!this.inFlight || this.idling) return this.abort(bye);
+    this.drainBye = bye;
+  }
+
   async run(dispatch: Dispatch, preauth = false): Promise<void> {
     try {
       if (!preauth) await this.status('*', R.greeting(this.capabilities()));
       while (!this.closing && !this.transport.isClosed) {
+        this.inFlight = false;
+        if (this.drainBye) {
+          await this.abort(this.drainBye);
+          break;
+        }
         const command = await this.readCommand();
         if (command === null) break;
-        if (command === 'skip') continue;
+        if (command === 'empty') continue;
+        if (command === 'skip') {
+          this.errors++;
+          if (this.errors >= MAX_ERRORS) await this.abort(R.byeTooManyErrors);
+          continue;
+        }
         await dispatch(this, command.tag, command.bytes);
       }
     } catch (err) {
@@ -186,19 +221,22 @@ export class Session {
     }
   }
 
-  /** One command with its literals, or 'skip' when it was refused during framing. */
-  private async readCommand(): Promise<{ tag: string; bytes: Buffer } | 'skip' | null> {
+  /** One command with its literals; 'skip' when it was refused during framing, 'empty' for a blank line. */
+  private async readCommand(): Promise<{ tag: string; bytes: Buffer } | 'skip' | 'empty' | null> {
     const { limits } = this.deps;
     const first = await this.transport.readLine(limits.maxLine);
     if (first === null) return null;
+    this.inFlight = true;
     if (first === 'overflow') {
       // RFC 3501 §7.1.5: BAD, untagged because the tag cannot be trusted.
       await this.status('*', R.lineTooLong);
       return 'skip';
     }
-    if (first.length <= 2 && first.toString().trim() === '') return 'skip';
+    if (first.length <= 2 && first.toString().trim() === '') return 'empty';
     const tag = tagOf(first);
-    const isAppend = / APPEND /i.test(first.toString('latin1', 0, 200));
+    // Only a logged-in client may send a message-sized literal; before that every literal is small.
+    const isAppend =
+      this.state.kind !== 'not-authenticated' && / APPEND /i.test(first.toString('latin1', 0, 200));
     const parts: Buffer[] = [first];
     let last = first;
     for (let n = 0; ; n++) {

@@ -8,8 +8,25 @@
 // before a TLS upgrade is read after it (CVE-2011-0411 class).
 import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
 export type LineResult = Buffer | 'overflow' | null;
+
+/** Pending output is written at once beyond this many bytes. */
+const FLUSH_BYTES = 64 * 1024;
+
+/** Resolves at `stream`'s next 'drain', or when the socket closes (then nothing will drain). */
+function drained(stream: NodeJS.EventEmitter, socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    socket.once('close', done);
+  });
+}
 
 export class Transport {
   readonly remoteAddress: string;
@@ -19,6 +36,12 @@ export class Transport {
   private closed = false;
   private wake: (() => void) | null = null;
   private readonly closeListeners: Array<() => void> = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  /** COMPRESS=DEFLATE (RFC 4978): both directions through raw deflate once started. */
+  private deflate: DeflateRaw | null = null;
+  private inflate: InflateRaw | null = null;
   lastActivity = Date.now();
 
   constructor(
@@ -41,7 +64,11 @@ export class Transport {
   private readonly onData = (chunk: Buffer): void => {
     this.lastActivity = Date.now();
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    if (this.buf.length > this.maxBuffered) this.socket.pause();
+    if (this.buf.length > this.maxBuffered) {
+      // Also the inflater: a small compressed input may expand a thousandfold.
+      this.socket.pause();
+      this.inflate?.pause();
+    }
     this.notify();
   };
 
@@ -69,6 +96,7 @@ export class Transport {
 
   private wait(): Promise<void> {
     this.socket.resume();
+    this.inflate?.resume();
     return new Promise((resolve) => {
       this.wake = resolve;
     });
@@ -123,24 +151,89 @@ export class Transport {
     await this.wait();
   }
 
+  /**
+   * Writes are gathered until the event loop comes round (or FLUSH_BYTES
+   * pile up), so the thousands of small responses of one FETCH 1:* leave as a
+   * few large writes instead of a syscall — or a writev slot — each. The
+   * promise is the back-pressure: it waits when the socket (or the deflater)
+   * is full.
+   */
   write(data: string | Buffer): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
     this.lastActivity = Date.now();
-    return new Promise((resolve) => {
-      if (this.socket.write(data)) return resolve();
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.once('drain', done);
-      this.socket.once('close', done);
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+    return Promise.resolve();
+  }
+
+  /** Sends what is pending now; COMPRESS output is sync-flushed so every reply is complete on the wire. */
+  private flush(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    const data =
+      this.pending.length === 1
+        ? (this.pending[0] as Buffer)
+        : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) return Promise.resolve();
+    if (this.deflate) {
+      const deflate = this.deflate;
+      const room = deflate.write(data);
+      deflate.flush(constants.Z_SYNC_FLUSH);
+      if (!room) return drained(deflate, socket);
+    } else if (!socket.write(data)) return drained(socket, socket);
+    return socket.writableNeedDrain ? drained(socket, socket) : Promise.resolve();
+  }
+
+  get compressed(): boolean {
+    return this.deflate !== null;
+  }
+
+  /**
+   * COMPRESS DEFLATE (RFC 4978 §4): the tagged OK has been written in the
+   * clear; everything after it, both ways, is raw deflate. Input that came
+   * in the clear after the command cannot be trusted (the client had to wait
+   * for the OK), so it is dropped, as after STARTTLS.
+   */
+  startCompression(): void {
+    const socket = this.socket;
+    // The tagged OK leaves in the clear, before the switch.
+    void this.flush();
+    socket.off('data', this.onData);
+    this.buf = Buffer.alloc(0);
+    const inflate = createInflateRaw();
+    const deflate = createDeflateRaw();
+    socket.on('data', (chunk: Buffer) => {
+      this.lastActivity = Date.now();
+      inflate.write(chunk);
     });
+    inflate.on('data', this.onData);
+    inflate.on('error', () => socket.destroy());
+    deflate.on('data', (chunk: Buffer) => socket.write(chunk));
+    deflate.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      inflate.destroy();
+      deflate.destroy();
+    });
+    this.inflate = inflate;
+    this.deflate = deflate;
   }
 
   /** STARTTLS (RFC 3501 §6.2.1): input pipelined after the command is discarded. */
   async startTls(context: SecureContext): Promise<void> {
     const plain = this.socket;
+    // The tagged OK must be on the wire, in clear, before the handshake takes over the socket.
+    void this.flush();
     plain.off('data', this.onData);
     plain.off('close', this.onClose);
     this.buf = Buffer.alloc(0);
@@ -157,6 +250,13 @@ export class Transport {
 
   close(): void {
     if (this.closed) return;
+    void this.flush();
+    if (this.deflate) {
+      const socket = this.socket;
+      this.deflate.flush(constants.Z_SYNC_FLUSH, () => socket.end());
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }

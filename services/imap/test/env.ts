@@ -28,7 +28,7 @@ let counter = 0;
 
 export async function startEnv(
   limits: Partial<ImapServerOptions['limits']> = {},
-  opts: { quota?: number } = {},
+  opts: { quota?: number; maxConnections?: number } = {},
 ): Promise<TestEnv> {
   const redisServer = await startRedis();
   const redis = connectRedis(redisServer.url, 'producer');
@@ -67,8 +67,8 @@ export async function startEnv(
     logger,
     registry: new Registry(),
     allowPlaintext: 'loopback',
-    maxConnections: 100,
-    maxConnectionsPerIp: 50,
+    maxConnections: opts.maxConnections ?? 100,
+    maxConnectionsPerIp: opts.maxConnections ?? 50,
     limits: {
       maxLine: 8192,
       maxLiteral: 4096,

@@ -246,3 +246,37 @@ describe('bad input', () => {
     await c.waitClosed();
   });
 });
+
+describe('flag resync', () => {
+  it('answers FLAGS-only fetches (the fast path) exactly like the general one', async () => {
+    const c = await login('bob', 'pass word');
+    await env.put('bob', MSG);
+    await env.put('bob', MSG);
+    await c.command('s SELECT INBOX', /^s OK/);
+    await c.command('t STORE 1:* +FLAGS.SILENT (\\Flagged $Work)', /^t OK/);
+    const collect = async (tag: string, cmd: string) => {
+      c.send(`${tag} ${cmd}`);
+      const out: string[] = [];
+      for (;;) {
+        const line = await c.expect(new RegExp(`^(\\* \\d+ FETCH|${tag} )`));
+        if (line.startsWith(`${tag} `)) return { out, tagged: line };
+        // Unsolicited FLAGS updates (RFC 3501 §7.4.2) from the STORE's own event carry no UID.
+        if (line.includes('FETCH (UID')) out.push(line);
+      }
+    };
+    const fast = await collect('f', 'UID FETCH 1:* (FLAGS)');
+    const general = await collect('g', 'UID FETCH 1:* (FLAGS INTERNALDATE)');
+    expect(fast.tagged).toMatch(/^f OK/);
+    expect(fast.out.length).toBeGreaterThan(1);
+    expect(fast.out.at(-1)).toMatch(/^\* \d+ FETCH \(UID \d+ FLAGS \(.*\\Flagged \$Work.*\)\)$/);
+    // Same UID and FLAGS for every message; the general one only adds INTERNALDATE.
+    // (Flag order may differ: an unsolicited update in between replaces the list with the file's order.)
+    const norm = (l: string) =>
+      l
+        .replace(/ INTERNALDATE "[^"]*"/, '')
+        .replace(/FLAGS \(([^)]*)\)/, (_, f: string) => `FLAGS (${f.split(' ').sort().join(' ')})`);
+    expect(general.out.map(norm)).toEqual(fast.out.map(norm));
+    expect((await collect('h', 'FETCH 1 (FLAGS UID)')).out[0]).toMatch(/^\* 1 FETCH \(UID \d+ FLAGS \(/);
+    c.close();
+  });
+});

@@ -12,7 +12,7 @@ import { formatDateTime } from '../protocol/flags.js';
 import { ParseError } from '../protocol/reader.js';
 import { parseSeqSet } from '../protocol/sequence.js';
 import { encodeAll, raw, type Wire } from '../protocol/serialize.js';
-import { no, R } from '../responses.js';
+import { no, R, type Status } from '../responses.js';
 import type { Session } from '../session.js';
 import type { MailStore } from '../store.js';
 import { defineCommand, SELECTED } from './command.js';
@@ -120,6 +120,45 @@ export async function fetchOne(
   return true;
 }
 
+/** `FETCH … (FLAGS)`, `UID FETCH 1:* (FLAGS)`: what every client sends to resync, on the whole folder. */
+function isFlagsSync(items: FetchAtt[]): boolean {
+  const kinds = items.map((i) => i.kind);
+  return kinds.every((k) => k === 'UID' || k === 'FLAGS') && new Set(kinds).size === kinds.length;
+}
+
+/**
+ * The same lines fetchOne writes for UID and FLAGS (UID first, FLAGS last),
+ * built as text and written in blocks: no per-message buffers, nothing read.
+ */
+async function flagsSync(
+  session: Session,
+  view: MailboxView,
+  uids: number[],
+  items: FetchAtt[],
+  withUid: boolean,
+): Promise<Status> {
+  const uidItem = withUid || items.some((i) => i.kind === 'UID');
+  const flagsItem = items.some((i) => i.kind === 'FLAGS');
+  let lines: string[] = [];
+  for (const uid of uids) {
+    const meta = view.meta.get(uid);
+    if (!meta) continue;
+    const parts: string[] = [];
+    if (uidItem) parts.push(`UID ${uid}`);
+    if (flagsItem) {
+      const flags = view.recent.has(uid) ? [...meta.flags, '\\Recent'] : meta.flags;
+      parts.push(`FLAGS (${flags.join(' ')})`);
+    }
+    lines.push(`${view.seqOf(uid)} FETCH (${parts.join(' ')})`);
+    if (lines.length >= 1000) {
+      await session.untaggedMany(lines);
+      lines = [];
+    }
+  }
+  await session.untaggedMany(lines);
+  return R.done;
+}
+
 export const fetch = defineCommand({
   name: 'FETCH',
   states: SELECTED,
@@ -137,6 +176,7 @@ export const fetch = defineCommand({
     const view = state.mailbox;
     const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
     if (uids === null) return R.syntax;
+    if (isFlagsSync(items)) return flagsSync(session, view, uids, items, ctx.uid);
     const needsIndex = items.some((i) => !META_ONLY.has(i.kind));
     let missing = 0;
     for (let i = 0; i < uids.length; i += BATCH) {

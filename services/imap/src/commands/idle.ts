@@ -21,6 +21,7 @@ export const idle = defineCommand({
     };
     session.whenChanged(poke);
     const timer = setInterval(poke, POLL_MS);
+    session.idling = true;
     try {
       // Changes that arrived just before IDLE are reported at once.
       await syncMailbox(session, true);
@@ -35,6 +36,7 @@ export const idle = defineCommand({
         if (session.transport.hasInput || session.transport.isClosed) break;
       }
     } finally {
+      session.idling = false;
       session.whenChanged(null);
       clearInterval(timer);
     }

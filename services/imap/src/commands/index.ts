@@ -4,11 +4,12 @@
 // tagged status (every error through toImapResponse).
 import { Reader } from '../protocol/reader.js';
 import { R, toImapResponse } from '../responses.js';
-import type { Session } from '../session.js';
+import { MAX_ERRORS, type Session } from '../session.js';
 import { append } from './append.js';
 import { authenticate } from './authenticate.js';
 import { capability } from './capability.js';
 import type { Command } from './command.js';
+import { compress } from './compress.js';
 import { copy, move } from './copy.js';
 import { close, expunge, unselect } from './expunge.js';
 import { fetch } from './fetch.js';
@@ -32,6 +33,7 @@ const ALL: Command[] = [
   capability,
   check,
   close,
+  compress,
   copy,
   create,
   del,
@@ -66,12 +68,11 @@ export const commands: ReadonlyMap<string, Command> = new Map(ALL.map((c) => [c.
 /** RFC 3501 §6.4.8 and extensions: which commands have a UID form. */
 const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
 
-const MAX_ERRORS = 50;
-
 export async function dispatch(session: Session, tag: string, bytes: Buffer): Promise<void> {
   const r = new Reader(bytes);
   let command: Command | undefined;
   let uid = false;
+  let parsed = true;
   try {
     r.tag();
     r.sp();
@@ -84,11 +85,12 @@ export async function dispatch(session: Session, tag: string, bytes: Buffer): Pr
     }
     command = commands.get(name);
   } catch {
+    parsed = false;
+  }
+  if (!parsed) {
     session.errors++;
     await session.status(tag, R.syntax);
-    return;
-  }
-  if (!command) {
+  } else if (!command) {
     session.errors++;
     await session.status(tag, R.unknown);
   } else if (!command.states.includes(session.state.kind)) {

@@ -1,6 +1,8 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH RETURN (RFC 4731).
 // Matching is in search-eval.ts; per message it loads only what the program
-// needs: the cached index, the header bytes, or the whole message.
+// needs: the cached index, the cached header fields, the header bytes, or the
+// whole message.
+import { coveredByHeads, headsMessage } from '../header-cache.js';
 import { parseSearch } from '../protocol/search-args.js';
 import { formatSet } from '../protocol/sequence.js';
 import { R } from '../responses.js';
@@ -8,6 +10,8 @@ import { matches, NEED, needOf } from '../search-eval.js';
 import { defineCommand, SELECTED } from './command.js';
 
 const BATCH = 256;
+/** Message files read at once. */
+const READERS = 8;
 
 export const search = defineCommand({
   name: 'SEARCH',
@@ -18,23 +22,43 @@ export const search = defineCommand({
     const view = state.mailbox;
     const { store } = state;
     const need = needOf(program.key);
+    // Header keys over the cached fields need no file (header-cache.ts).
+    const fromHeads = coveredByHeads(program.key);
     const hits: number[] = [];
     const uids = [...view.uids];
     for (let i = 0; i < uids.length; i += BATCH) {
       const batch = uids.slice(i, i + BATCH);
       const indexes = need >= NEED.index ? await store.summaries(view.name, batch) : null;
+      // The files this batch must read, a few at a time (most keys need none).
+      const files = new Map<number, Buffer | null>();
+      if (need >= NEED.head && !(need === NEED.head && fromHeads)) {
+        let next = 0;
+        const reader = async () => {
+          while (next < batch.length) {
+            const uid = batch[next++] as number;
+            const index = indexes?.get(uid);
+            if (!index) continue;
+            const limit = need === NEED.head ? index.root.pos + index.root.header.physical : undefined;
+            files.set(uid, await store.read(view.name, uid, limit).catch(() => null));
+          }
+        };
+        await Promise.all(Array.from({ length: READERS }, reader));
+      }
       for (const uid of batch) {
         const meta = view.meta.get(uid);
         if (!meta) continue;
         const index = indexes?.get(uid) ?? null;
         if (indexes && !index) continue; // expunged by another session
         let bytes: Buffer | null = null;
-        if (need >= NEED.head && index) {
+        let idx = index;
+        const heads = need === NEED.head && fromHeads && index ? headsMessage(index) : null;
+        if (heads) ({ bytes, index: idx } = heads);
+        else if (need >= NEED.head && index) {
           const limit = need === NEED.head ? index.root.pos + index.root.header.physical : undefined;
-          bytes = await store.read(view.name, uid, limit).catch(() => null);
+          bytes = files.get(uid) ?? (await store.read(view.name, uid, limit).catch(() => null));
           if (!bytes) continue;
         }
-        if (matches(program.key, { view, uid, meta, index, bytes }))
+        if (matches(program.key, { view, uid, meta, index: idx, bytes }))
           hits.push(ctx.uid ? uid : view.seqOf(uid));
       }
     }
