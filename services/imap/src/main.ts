@@ -7,12 +7,12 @@ import { Directory } from '@postamt/directory';
 import { redisPublisher } from '@postamt/maildir';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis, Queues } from '@postamt/queue';
+import { loadTls } from '@postamt/tls';
 import { loadImapConfig } from './config.js';
 import { queueLearner } from './learn.js';
 import { RedisMailEvents } from './mail-events.js';
 import { MaildirStoreProvider } from './mail-store.js';
 import { startImapServer } from './server.js';
-import { loadTls } from './tls.js';
 
 async function main(): Promise<void> {
   const config = loadImapConfig();

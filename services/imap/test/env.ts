@@ -7,11 +7,11 @@ import { deliver, publishMailEvent, redisPublisher } from '@postamt/maildir';
 import { createLogger, Registry } from '@postamt/observability';
 import { connectRedis, Queues, type Redis } from '@postamt/queue';
 import { makeTempDir, startRedis } from '@postamt/testkit';
+import { loadTls } from '@postamt/tls';
 import { queueLearner } from '../src/learn.js';
 import { RedisMailEvents } from '../src/mail-events.js';
 import { MaildirStoreProvider } from '../src/mail-store.js';
 import { type ImapServer, type ImapServerOptions, startImapServer } from '../src/server.js';
-import { loadTls } from '../src/tls.js';
 
 export interface TestEnv {
   server: ImapServer;

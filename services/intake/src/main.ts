@@ -5,6 +5,7 @@ import { ConfigError } from '@postamt/config';
 import { applySeed, Directory, readSeedFile } from '@postamt/directory';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis, Queues, Spool, sweepSpool, waitRedisReady } from '@postamt/queue';
+import { loadTls } from '@postamt/tls';
 import { authHook } from './auth.js';
 import { AuthLimiter } from './auth-limiter.js';
 import { buildPolicy } from './build-policy.js';
@@ -12,7 +13,6 @@ import { loadIntakeConfig } from './config.js';
 import { RedisPassedClients } from './passed-clients.js';
 import { startMxServer } from './server.js';
 import { startSubmissionServers } from './submission.js';
-import { loadTlsPair } from './tls.js';
 
 async function main(): Promise<void> {
   const config = loadIntakeConfig();
@@ -36,13 +36,13 @@ async function main(): Promise<void> {
       logger.warn(swept, 'spool sweep re-queued or removed files');
   }
 
-  const tls = await loadTlsPair({
+  const tls = await loadTls({
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
-    data: config.data,
+    dataDir: config.data,
     hostname: config.hostname,
-    logger,
   });
+  if (tls.selfSigned) logger.warn('no POSTAMT_TLS_CERT/KEY: using a self-signed certificate');
   const registry = createRegistry('intake');
   const policy = buildPolicy({ config, directory, redis, registry, logger });
   const mx = await startMxServer({

@@ -9,15 +9,15 @@ import { createSecureContext } from 'node:tls';
 import type { Directory } from '@postamt/directory';
 import { type Cidr, type InboundPolicy, inCidrs, type PolicySession } from '@postamt/smtp-policy';
 import { type PassedClientStore, type Session, type SmtpHooks, SmtpServer } from '@postamt/smtp-server';
+import type { TlsMaterial } from '@postamt/tls';
 import { type AcceptDeps, acceptMessage } from './accept.js';
 import { envelopeOf } from './envelope.js';
 import { checkRecipient } from './recipients.js';
-import type { TlsPair } from './tls.js';
 
 export interface MxServerOptions extends AcceptDeps {
   directory: Directory;
   policy: InboundPolicy;
-  tls: TlsPair;
+  tls: TlsMaterial;
   port: number;
   bind: string;
   maxMessageSize: number;

@@ -20,16 +20,16 @@ import {
   SmtpServer,
   type SmtpServerOptions,
 } from '@postamt/smtp-server';
+import type { TlsMaterial } from '@postamt/tls';
 import { type AcceptDeps, acceptMessage } from './accept.js';
 import { envelopeOf } from './envelope.js';
 import { type SizedStream, splitHead } from './message-head.js';
 import { Replies } from './replies.js';
 import { headerSenderProblem, maySendAs, type SenderPolicy } from './sender-policy.js';
-import type { TlsPair } from './tls.js';
 
 export interface SubmissionOptions extends AcceptDeps {
   directory: Directory;
-  tls: TlsPair;
+  tls: TlsMaterial;
   onAuth(session: Session, req: AuthRequest): Promise<AuthResult>;
   senderPolicy: SenderPolicy;
   /** STARTTLS listener; null: none. */

@@ -5,9 +5,9 @@ import { ConfigError } from '@postamt/config';
 import { Directory } from '@postamt/directory';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis } from '@postamt/queue';
+import { loadTls } from '@postamt/tls';
 import { loadPop3Config } from './config.js';
 import { startPop3Server } from './server.js';
-import { loadTls } from './tls.js';
 
 async function main(): Promise<void> {
   const config = loadPop3Config();

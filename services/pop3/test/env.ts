@@ -7,9 +7,9 @@ import { deliver } from '@postamt/maildir';
 import { createLogger, Registry } from '@postamt/observability';
 import { connectRedis, type Redis } from '@postamt/queue';
 import { makeTempDir, type RedisServer, startRedis } from '@postamt/testkit';
+import { loadTls } from '@postamt/tls';
 import type { PlaintextPolicy } from '../src/config.js';
 import { type Pop3Server, startPop3Server } from '../src/server.js';
-import { loadTls } from '../src/tls.js';
 
 export interface TestEnv {
   server: Pop3Server;

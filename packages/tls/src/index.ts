@@ -1,4 +1,5 @@
-// Certificate and key for STLS and the implicit-TLS listener. From
+// Certificate and key for STARTTLS/STLS and the implicit-TLS listeners of
+// intake, imap and pop3. From
 // POSTAMT_TLS_CERT/KEY when set; otherwise a self-signed pair for local runs,
 // kept in <data>/tls/selfsigned/ and reused on the next start (and by other
 // services). It is made with the openssl CLI in a private temp directory that
