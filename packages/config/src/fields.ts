@@ -175,3 +175,20 @@ export const transportMap = z
     }
     return out;
   });
+
+/**
+ * When a password may cross a connection without TLS (RFC 2595 §2.4, RFC 3501
+ * §6.2.3 LOGINDISABLED): `never`, `loopback` (also from loopback clients), or
+ * `always` (behind a TLS-terminating proxy). true/false/yes/no/on/off/1/0 are
+ * read as always/never. Used by POSTAMT_POP3_ALLOW_PLAINTEXT and POSTAMT_IMAP_ALLOW_PLAINTEXT.
+ */
+export const plaintextPolicy = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.enum(['never', 'loopback', 'always', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))
+  .transform((v): 'never' | 'loopback' | 'always' => {
+    if (v === 'never' || v === 'loopback' || v === 'always') return v;
+    return ['true', 'yes', 'on', '1'].includes(v) ? 'always' : 'never';
+  });
+
+export type PlaintextPolicy = z.output<typeof plaintextPolicy>;

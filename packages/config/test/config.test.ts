@@ -13,6 +13,7 @@ import {
   parseDuration,
   parseHostPort,
   parseTransport,
+  plaintextPolicy,
   withCommonRules,
 } from '../src/index.js';
 
@@ -41,6 +42,12 @@ describe('field parsers', () => {
     expect(parseByteSize('25M')).toBe(25 * 1024 ** 2);
     expect(parseByteSize('100')).toBe(100);
     expect(parseByteSize('lots')).toBeNull();
+  });
+  it('reads the plaintext login policy', () => {
+    expect(plaintextPolicy.parse('Loopback')).toBe('loopback');
+    expect(plaintextPolicy.parse('yes')).toBe('always');
+    expect(plaintextPolicy.parse('0')).toBe('never');
+    expect(plaintextPolicy.safeParse('sometimes').success).toBe(false);
   });
   it('parses transports like Postfix', () => {
     expect(parseTransport('[10.0.0.5]:25')).toEqual({ host: '10.0.0.5', port: 25, literal: true });

@@ -1,20 +1,10 @@
 // IMAP settings: the common POSTAMT_* ones plus the listeners, the plaintext
 // login policy and the per-session limits. Declared once here and validated
 // at start-up; process.env is not read anywhere else.
-import { commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
+import { commonShape, duration, loadConfig, plaintextPolicy, port, withCommonRules } from '@postamt/config';
 import { z } from 'zod';
 
-/** Same policy values as POSTAMT_POP3_ALLOW_PLAINTEXT (RFC 2595 §2.4, RFC 3501 §6.2.3 LOGINDISABLED). */
-export const plaintextPolicy = z
-  .string()
-  .transform((v) => v.trim().toLowerCase())
-  .pipe(z.enum(['never', 'loopback', 'always', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))
-  .transform((v): 'never' | 'loopback' | 'always' => {
-    if (v === 'never' || v === 'loopback' || v === 'always') return v;
-    return ['true', 'yes', 'on', '1'].includes(v) ? 'always' : 'never';
-  });
-
-export type PlaintextPolicy = z.output<typeof plaintextPolicy>;
+export type { PlaintextPolicy } from '@postamt/config';
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

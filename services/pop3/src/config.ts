@@ -1,26 +1,18 @@
 // POP3 settings: the common POSTAMT_* ones plus the listeners, the plaintext
 // login policy and the per-session limits. Declared once here and validated at
 // start-up; process.env is not read anywhere else.
-import { byteSize, commonShape, duration, loadConfig, port, withCommonRules } from '@postamt/config';
+import {
+  byteSize,
+  commonShape,
+  duration,
+  loadConfig,
+  plaintextPolicy,
+  port,
+  withCommonRules,
+} from '@postamt/config';
 import { z } from 'zod';
 
-/**
- * When USER/PASS and AUTH PLAIN may run without TLS (RFC 2595 §2.4: servers
- * should refuse plaintext logins on unprotected connections).
- *   never    only after STLS or on the implicit-TLS listener
- *   loopback also from loopback clients without TLS (local runs, sidecars)
- *   always   everywhere (only behind a TLS-terminating proxy)
- */
-export const plaintextPolicy = z
-  .string()
-  .transform((v) => v.trim().toLowerCase())
-  .pipe(z.enum(['never', 'loopback', 'always', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))
-  .transform((v): 'never' | 'loopback' | 'always' => {
-    if (v === 'never' || v === 'loopback' || v === 'always') return v;
-    return ['true', 'yes', 'on', '1'].includes(v) ? 'always' : 'never';
-  });
-
-export type PlaintextPolicy = z.output<typeof plaintextPolicy>;
+export type { PlaintextPolicy } from '@postamt/config';
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
