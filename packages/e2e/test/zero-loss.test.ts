@@ -1,8 +1,12 @@
-// Zero loss under faults. Several SMTP clients send while a chaos driver
-// SIGKILLs and restarts intake, both filter workers and Redis, and stops and
-// starts clamd and spamd, at seeded random moments. After everything is back
-// and the queues have drained:
+// Zero loss under faults. Several SMTP clients send — to local users on the
+// MX port, and as an authenticated user on the submission port to two remote
+// domains (Postfix smtp-sink as their MX: one accepts, one refuses with 5xx) —
+// while a chaos driver SIGKILLs and restarts intake, both filter workers, the
+// relay and Redis, and stops and starts clamd and spamd, at seeded random
+// moments. After everything is back and the queues have drained:
 //   - every message that got a 250 is in exactly one Maildir or the quarantine;
+//     submitted mail reached the accepting MX (more than once only for what a
+//     relay kill caught in flight), or came back to its sender as exactly one DSN;
 //   - every message refused (4xx/5xx) or never sent to the end is nowhere;
 //   - a message whose connection died after the final dot (no reply: the
 //     RFC 1047 window) is delivered at most once;
@@ -11,6 +15,7 @@
 import { join } from 'node:path';
 import { EICAR, freePort, type ServiceProcess, sleep } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCEPTING_DOMAIN, REJECTING_DOMAIN, type RemoteMx, startRemoteMx } from './helpers/remote-mx.js';
 import { LONG, makeRng, type Rng, seededRng } from './helpers/rng.js';
 import { type SendOutcome, sendMail } from './helpers/smtp-client.js';
 import { intakeEnv, type Stack, startStack, USERS } from './helpers/stack.js';
@@ -26,9 +31,16 @@ const DRAIN_TIMEOUT_MS = LONG ? 900_000 : 150_000;
 
 let stack: Stack;
 let smtpPort: number;
+let submissionPort: number;
 let intake: ServiceProcess;
+let relay: ServiceProcess;
+let remote: RemoteMx;
 const filters: ServiceProcess[] = [];
 let intakeExtra: Record<string, string>;
+/** Jobs one relay process works on at once: the most a relay kill can catch in flight. */
+const RELAY_CONCURRENCY = 8;
+/** Share of messages submitted by an authenticated user to remote domains. */
+const SUBMITTED = 0.2;
 
 const filterEnv = {
   // No DNS in the test: the DKIM/SPF/DMARC checks would only wait for timeouts.
@@ -46,8 +58,20 @@ beforeAll(async () => {
     POSTAMT_SWEEP_MIN_AGE: '1s',
     POSTAMT_ENQUEUE_TIMEOUT_MS: '3000',
   });
-  [intake] = await Promise.all([
+  submissionPort = Number(intakeExtra.POSTAMT_SUBMISSION_PORT);
+  remote = await startRemoteMx(stack.logDir);
+  [intake, relay] = await Promise.all([
     stack.start('intake', intakeExtra),
+    stack.start('relay', {
+      POSTAMT_DNS_SERVERS: remote.dns.address,
+      POSTAMT_RELAY_SMTP_PORT: String(remote.port),
+      POSTAMT_RELAY_TEST_ALLOW_NETWORKS: '127.0.0.0/8',
+      POSTAMT_RELAY_CONCURRENCY: String(RELAY_CONCURRENCY),
+      POSTAMT_RELAY_RETRY_MIN: '300ms',
+      POSTAMT_RELAY_RETRY_MAX: '1s',
+      POSTAMT_RELAY_DNS_TIMEOUT: '2s',
+      POSTAMT_RELAY_JOB_LOCK: '2s',
+    }),
     ...[0, 1].map(async (i) => {
       filters[i] = await stack.start('filter', filterEnv);
     }),
@@ -55,18 +79,23 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([intake?.stop(), ...filters.map((f) => f.stop())]);
+  await Promise.all([intake?.stop(), relay?.stop(), ...filters.map((f) => f.stop())]);
   await stack?.stop();
+  await remote?.stop();
 });
+
+/** Where an attempt was sent: a local user over MX, or submitted to a remote domain that accepts or refuses. */
+type Route = 'local' | 'remote' | 'bounced';
 
 interface Attempt {
   token: string;
+  route: Route;
   outcome: SendOutcome;
 }
 
-function message(token: string, to: string, virus: boolean): Buffer {
+function message(token: string, from: string, to: string, virus: boolean): Buffer {
   const lines = [
-    'From: Sender <sender@example.org>',
+    `From: Sender <${from}>`,
     `To: <${to}>`,
     `Subject: chaos ${token}`,
     `Message-ID: <${token}@example.org>`,
@@ -87,16 +116,31 @@ async function sender(rng: Rng, client: number, attempts: Attempt[], accepted: {
   let seq = 0;
   while (accepted.n < TARGET && Date.now() < sendDeadline) {
     const token = `c${client}-m${seq++}-${rng.int(0, 1e9).toString(36)}`;
-    const to = rng.pick(USERS).address;
-    const virus = rng.chance(0.05);
-    const outcome = await sendMail({
-      port: smtpPort,
-      from: 'sender@example.org',
-      to: [to],
-      body: message(token, to, virus),
-      timeoutMs: 20_000,
-    });
-    attempts.push({ token, outcome });
+    let outcome: SendOutcome;
+    let route: Route = 'local';
+    if (rng.chance(SUBMITTED)) {
+      const user = rng.pick(USERS);
+      route = rng.chance(0.25) ? 'bounced' : 'remote';
+      const to = route === 'remote' ? `r-${token}@${ACCEPTING_DOMAIN}` : `nobody@${REJECTING_DOMAIN}`;
+      outcome = await sendMail({
+        port: submissionPort,
+        auth: { user: user.address, pass: user.password },
+        from: user.address,
+        to: [to],
+        body: message(token, user.address, to, false),
+        timeoutMs: 20_000,
+      });
+    } else {
+      const to = rng.pick(USERS).address;
+      outcome = await sendMail({
+        port: smtpPort,
+        from: 'sender@example.org',
+        to: [to],
+        body: message(token, 'sender@example.org', to, rng.chance(0.05)),
+        timeoutMs: 20_000,
+      });
+    }
+    attempts.push({ token, route, outcome });
     if (outcome.kind === 'accepted') accepted.n++;
     else await sleep(100);
     if (SEND_SPREAD_MS > 0) await sleep((SEND_SPREAD_MS * CLIENTS) / TARGET);
@@ -155,6 +199,13 @@ async function chaos(rng: Rng, done: () => boolean, log: string[]): Promise<void
       await stack.clamd?.restart();
       return true;
     },
+    relay: async (r) => {
+      await relay.kill();
+      await sleep(r.int(0, 1500));
+      relay = await relay.restart();
+      relayKills++;
+      return true;
+    },
     spamd: async (r) => {
       await stack.spamd?.stop();
       await sleep(r.int(200, 3000));
@@ -179,6 +230,7 @@ async function chaos(rng: Rng, done: () => boolean, log: string[]): Promise<void
 }
 
 let startedAt = Date.now();
+let relayKills = 0;
 /** Senders give up here even short of TARGET (the test then fails on the count). */
 let sendDeadline = Date.now();
 
@@ -233,10 +285,43 @@ describe('zero loss under faults', () => {
 
       const byToken = tokensDelivered(stack.data);
       const byId = deliveredFiles(stack.data);
+      const atSink = remote.received();
       const counts = { accepted: 0, refused: 0, failedBeforeDot: 0, unknown: 0, unknownDelivered: 0 };
+      const relayed = { accepted: 0, bounced: 0, resent: 0 };
       const problems: string[] = [];
-      for (const { token, outcome } of attempts) {
+      for (const { token, route, outcome } of attempts) {
         const files = byToken.get(token) ?? [];
+        const sent = atSink.get(token) ?? 0;
+        if (route !== 'remote' && sent > 0) problems.push(`${token} (${route}) reached the remote MX`);
+        if (route !== 'local') {
+          // Submitted mail: a 250 means it reached the accepting MX (bounced
+          // route: exactly one DSN back in the sender's Maildir); anything
+          // else means it went nowhere.
+          const accepted = outcome.kind === 'accepted';
+          if (outcome.kind === 'accepted') counts.accepted++;
+          else if (outcome.kind === 'rejected') counts.refused++;
+          else if (outcome.kind === 'failed') counts.failedBeforeDot++;
+          else counts.unknown++;
+          if (route === 'remote') {
+            if (accepted && sent === 0)
+              problems.push(`${token} (${outcome.id}) accepted, never reached the MX`);
+            if (accepted && sent > 1) relayed.resent += sent - 1;
+            if (accepted && sent > 0) relayed.accepted++;
+            if (!accepted && outcome.kind !== 'unknown' && sent > 0)
+              problems.push(`${token} not accepted (${outcome.kind}) but reached the MX`);
+            if (files.length > 0)
+              problems.push(`${token} to ${ACCEPTING_DOMAIN} bounced or delivered locally: ${files}`);
+          } else {
+            if (accepted && files.length !== 1)
+              problems.push(`${token} (${outcome.id}) bounced: ${files.length} DSNs`);
+            if (accepted && files.length === 1) relayed.bounced++;
+            if (!accepted && outcome.kind !== 'unknown' && files.length > 0)
+              problems.push(`${token} not accepted (${outcome.kind}) but bounced: ${files}`);
+            if (outcome.kind === 'unknown' && files.length > 1)
+              problems.push(`${token} (no reply) bounced ${files.length}×`);
+          }
+          continue;
+        }
         switch (outcome.kind) {
           case 'accepted':
             counts.accepted++;
@@ -276,6 +361,8 @@ describe('zero loss under faults', () => {
           `  delivered files ${[...byId.values()].flat().length} (quarantine ${quarantined}), notices ${notices.size}, ` +
           `spool left ${spool.committed.length} committed + ${spool.tmp.length} partial, ` +
           `Maildir tmp/ left ${maildirTmpFiles(stack.data).length}\n` +
+          `  submitted to remote domains: ${relayed.accepted} reached the MX (${relayed.resent} re-sent after ` +
+          `${relayKills} relay kills), ${relayed.bounced} bounced with one DSN each\n` +
           `  faults (${faults.length}): ${faults.join(' ')}\n`,
       );
       expect(problems).toEqual([]);
@@ -283,6 +370,9 @@ describe('zero loss under faults', () => {
       expect(duplicateNotices).toEqual([]);
       expect(spool).toEqual({ committed: [], tmp: [] });
       expect(counts.accepted).toBeGreaterThanOrEqual(TARGET);
+      // A relay kill can catch at most its in-flight jobs after the MX said 250.
+      expect(relayed.resent).toBeLessThanOrEqual(relayKills * RELAY_CONCURRENCY);
+      expect(relayed.accepted + relayed.bounced).toBeGreaterThan(0);
       expect(faults.length).toBeGreaterThan(0);
     },
     LONG ? 3_600_000 : 300_000,

@@ -4,6 +4,7 @@
 // must be nowhere), while a connection lost after the dot was sent leaves the
 // outcome unknown (RFC 5321 §6.1 / RFC 1047: the classic duplicate window).
 import { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export type SendOutcome =
   | { kind: 'accepted'; id: string; reply: string }
@@ -22,6 +23,8 @@ export interface SendOptions {
   /** The message, CRLF line ends, without the final dot. */
   body: Buffer;
   timeoutMs?: number;
+  /** Submission: STARTTLS, then AUTH PLAIN with these credentials. */
+  auth?: { user: string; pass: string };
 }
 
 /** Reads SMTP replies (multi-line aware) from a socket. */
@@ -74,28 +77,52 @@ function dotStuff(body: Buffer): Buffer {
 
 export async function sendMail(o: SendOptions): Promise<SendOutcome> {
   const deadline = Date.now() + (o.timeoutMs ?? 30_000);
-  const socket = new Socket();
-  const reader = new ReplyReader(socket);
+  let socket = new Socket();
+  let reader = new ReplyReader(socket);
   let stage = 'connect';
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.connect(o.port, o.host ?? '127.0.0.1', () => resolve());
     });
-    stage = 'greeting';
-    const steps: Array<[string, string | null, RegExp]> = [
+    const ehlo = `EHLO ${o.helo ?? 'client.example.org'}`;
+    const run = async (steps: Array<[string, string | null, RegExp]>): Promise<SendOutcome | null> => {
+      for (const [name, line, ok] of steps) {
+        stage = name;
+        if (line !== null) socket.write(`${line}\r\n`);
+        const reply = await reader.read(deadline);
+        if (!ok.test(reply)) return { kind: 'rejected', stage, reply };
+      }
+      return null;
+    };
+    let refused = await run([
       ['greeting', null, /^220/],
-      ['EHLO', `EHLO ${o.helo ?? 'client.example.org'}`, /^250/],
+      ['EHLO', ehlo, /^250/],
+    ]);
+    if (refused) return refused;
+    if (o.auth) {
+      refused = await run([['STARTTLS', 'STARTTLS', /^220/]]);
+      if (refused) return refused;
+      stage = 'TLS';
+      const plain = socket;
+      socket = await new Promise<Socket>((resolve, reject) => {
+        const s = tlsConnect({ socket: plain, rejectUnauthorized: false }, () => resolve(s));
+        s.once('error', reject);
+      });
+      reader = new ReplyReader(socket);
+      const token = Buffer.from(`\0${o.auth.user}\0${o.auth.pass}`).toString('base64');
+      refused = await run([
+        ['EHLO', ehlo, /^250/],
+        ['AUTH', `AUTH PLAIN ${token}`, /^235/],
+      ]);
+      if (refused) return refused;
+    }
+    refused = await run([
       ['MAIL', `MAIL FROM:<${o.from}>`, /^250/],
       ...o.to.map((t): [string, string, RegExp] => ['RCPT', `RCPT TO:<${t}>`, /^25[01]/]),
       ['DATA', 'DATA', /^354/],
-    ];
-    for (const [name, line, ok] of steps) {
-      stage = name;
-      if (line !== null) socket.write(`${line}\r\n`);
-      const reply = await reader.read(deadline);
-      if (!ok.test(reply)) return { kind: 'rejected', stage, reply };
-    }
+    ]);
+    if (refused) return refused;
     stage = 'body';
     socket.write(dotStuff(o.body));
     socket.write('.\r\n');
@@ -113,6 +140,7 @@ export async function sendMail(o: SendOptions): Promise<SendOutcome> {
   } catch (err) {
     return { kind: 'failed', stage, error: (err as Error).message };
   } finally {
-    setTimeout(() => socket.destroy(), 200).unref();
+    const s = socket;
+    setTimeout(() => s.destroy(), 200).unref();
   }
 }
