@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { addressKey, normalizeDomain, splitAddress } from './address.js';
+import { LoginCache } from './login-cache.js';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
 
 const P = 'postamt:dir:';
@@ -51,8 +52,23 @@ export class DirectoryError extends Error {
   }
 }
 
+export interface DirectoryOptions {
+  /** How long a verified login is remembered in this process (0: never); see login-cache.ts. */
+  loginCacheTtlMs?: number;
+}
+
+/** Dovecot's auth_cache_ttl is one hour; reconnecting clients rarely need longer than minutes. */
+const DEFAULT_LOGIN_CACHE_TTL_MS = 10 * 60_000;
+
 export class Directory {
-  constructor(private readonly redis: Redis) {}
+  private readonly logins: LoginCache;
+
+  constructor(
+    private readonly redis: Redis,
+    opts: DirectoryOptions = {},
+  ) {
+    this.logins = new LoginCache(opts.loginCacheTtlMs ?? DEFAULT_LOGIN_CACHE_TTL_MS);
+  }
 
   async addDomain(domain: string): Promise<string> {
     const d = normalizeDomain(domain);
@@ -275,8 +291,10 @@ export class Directory {
       await verifyPassword(await dummyHash(), password);
       return null;
     }
+    if (this.logins.has(user.key, user.passwordHash, password)) return user;
     if (!(await verifyPassword(user.passwordHash, password))) return null;
     if (needsRehash(user.passwordHash)) await this.putUser({ address: user.address, password });
+    else this.logins.remember(user.key, user.passwordHash, password);
     return user;
   }
 }

@@ -43,7 +43,8 @@ export interface ImapServer {
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A reconnect storm (thousands of clients after a restart) must queue, not overflow the kernel's accept queue.
+    server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       const addr = server.address();
       resolve(typeof addr === 'object' && addr ? addr.port : port);

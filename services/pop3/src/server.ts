@@ -46,7 +46,8 @@ const HARD_LINE_LIMIT = 16 * 1024;
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A reconnect storm must queue, not overflow the kernel's accept queue (capped by net.core.somaxconn).
+    server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       const addr = server.address();
       resolve(typeof addr === 'object' && addr ? addr.port : port);
