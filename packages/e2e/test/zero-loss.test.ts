@@ -219,7 +219,9 @@ async function chaos(rng: Rng, done: () => boolean, log: string[]): Promise<void
       // Short run: faults only in the first CHAOS_WINDOW_MS, then the senders finish in peace.
       const stop = () => done() || (!LONG && Date.now() - startedAt > CHAOS_WINDOW_MS);
       while (!stop()) {
-        await sleep(r.int(2000, 8000));
+        // Long run: an outage somewhere every few seconds for the whole run
+        // would leave nothing up on a 2-core box (a restart takes 10–30 s there).
+        await sleep(LONG ? r.int(20_000, 60_000) : r.int(2000, 8000));
         if (stop()) break;
         const t0 = Date.now();
         if (await fault(r))
