@@ -15,13 +15,20 @@
 // With a quota, the size is checked once the message is in tmp/ (its size is
 // only known then) and before it becomes visible; over quota → MaildirError
 // 'over-quota' and nothing is left behind.
+// With an indexer, the message is parsed once, here, from the bytes as they
+// are written, and its summary appended to the folder's summaries index
+// after the link: the first FETCH ENVELOPE/BODYSTRUCTURE reads no file. The
+// index is a cache — an indexer failure or a crash before the line is
+// written only leaves the work for the reader.
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDir, isMissing } from './fsutil.js';
+import { appendIndexEntries, SUMMARY_FILE } from './index-cache.js';
 import { MaildirError } from './layout.js';
 import { checkQuota, type QuotaLimit, recordQuota } from './quota.js';
+import type { Indexer } from './types.js';
 
 export async function ensureMaildir(dir: string): Promise<void> {
   await Promise.all(
@@ -43,7 +50,13 @@ export interface DeliverOptions {
   source: Readable | Buffer;
   /** The user's quota: `root` is the Maildir++ root (userMaildir), where maildirsize lives. */
   quota?: { root: string; limit: QuotaLimit };
+  /** Computes the message's summary for the folder's summaries index (IMAP: @postamt/mime summarizeMessage). */
+  indexer?: Indexer;
+  /** Messages bigger than this are not indexed here (not held in memory); default 32 MiB. */
+  maxIndexBytes?: number;
 }
+
+const MAX_INDEX_BYTES = 32 * 1024 * 1024;
 
 export interface Delivered {
   name: string;
@@ -108,21 +121,20 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   const tmpPath = join(opts.dir, 'tmp', `${base}.${randomBytes(4).toString('hex')}`);
   const fh = await open(tmpPath, 'wx', 0o600);
   let size = 0;
+  // The bytes for the indexer, kept as written; dropped when over the cap.
+  const maxIndex = opts.maxIndexBytes ?? MAX_INDEX_BYTES;
+  let kept: Buffer[] | null = opts.indexer ? [] : null;
+  const write = async (buf: Buffer) => {
+    await fh.write(buf);
+    size += buf.length;
+    if (kept && size <= maxIndex) kept.push(buf);
+    else kept = null;
+  };
   try {
-    if (opts.prefix) {
-      await fh.write(opts.prefix);
-      size += opts.prefix.length;
-    }
-    if (Buffer.isBuffer(opts.source)) {
-      await fh.write(opts.source);
-      size += opts.source.length;
-    } else {
-      for await (const chunk of opts.source) {
-        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-        await fh.write(buf);
-        size += buf.length;
-      }
-    }
+    if (opts.prefix) await write(opts.prefix);
+    if (Buffer.isBuffer(opts.source)) await write(opts.source);
+    else
+      for await (const chunk of opts.source) await write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
@@ -158,5 +170,17 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   }
   await unlink(tmpPath).catch(() => {});
   if (created && opts.quota) await recordQuota(opts.quota.root, size, 1);
+  if (created && opts.indexer && kept)
+    await indexDelivered(opts.dir, name, opts.time * 1000, Buffer.concat(kept, size), opts.indexer);
   return { name, path: finalPath, size, created };
+}
+
+/** Appends the summary line keyed as readers key it: the file name before any `:2,` info. */
+async function indexDelivered(dir: string, name: string, date: number, bytes: Buffer, indexer: Indexer) {
+  try {
+    const summary = await indexer(bytes);
+    await appendIndexEntries(dir, SUMMARY_FILE, [[name, { size: bytes.length, date, summary }]]);
+  } catch {
+    // Only a cache: the reader computes what is missing.
+  }
 }

@@ -9,7 +9,7 @@
 // MailStore call, so it publishes with publishMailEvent() itself.
 import type { Redis } from 'ioredis';
 import type { FlagOp } from './flags.js';
-import type { AppendOptions, CopyResult, FlagUpdate, MailStore } from './types.js';
+import type { AppendOptions, CopyResult, FlagUpdate, MailStore, SetFlagsOptions } from './types.js';
 
 export type MailEvent =
   | { type: 'new'; folder: string; uids?: number[] }
@@ -113,11 +113,19 @@ export function withEvents(
     openMessage: (folder, uid) => store.openMessage(folder, uid),
     readMessage: (folder, uid) => store.readMessage(folder, uid),
     summaries: (folder, uids) => store.summaries(folder, uids),
-    async setFlags(folder: string, uids: readonly number[], op: FlagOp, flags: readonly string[]) {
-      const r: FlagUpdate[] = await store.setFlags(folder, uids, op, flags);
-      if (r.length > 0) await emit({ type: 'flags', folder, uids: r.map((u) => u.uid) });
+    async setFlags(
+      folder: string,
+      uids: readonly number[],
+      op: FlagOp,
+      flags: readonly string[],
+      opts?: SetFlagsOptions,
+    ) {
+      const r: FlagUpdate[] = await store.setFlags(folder, uids, op, flags, opts);
+      const done = r.filter((u) => !u.modified);
+      if (done.length > 0) await emit({ type: 'flags', folder, uids: done.map((u) => u.uid) });
       return r;
     },
+    expungedSince: (folder, modseq) => store.expungedSince(folder, modseq),
     async append(folder: string, message: Buffer, opts?: AppendOptions) {
       const r = await store.append(folder, message, opts);
       await emit({ type: 'new', folder, uids: [r.uid] });

@@ -5,7 +5,10 @@
 //   place — atomic, so nobody sees a folder without cur/new/tmp, and two
 //   creators race cleanly (one gets 'exists').
 // - delete: rename to a `postamt-trash.*` name first (instantly gone from
-//   listings, like Dovecot's DOVECOT-TRASHED), then remove the tree.
+//   listings, like Dovecot's DOVECOT-TRASHED), then remove the tree. The
+//   children stay (RFC 3501 §6.3.4): Maildir++ keeps no directory for a mere
+//   name, so a parent without its own `.Name` is implied by its children and
+//   listed \Noselect (listFolderTree), as Dovecot does; it vanishes with them.
 // - rename: the folder, then each hierarchy child. The UID list moves with
 //   the directory, so UIDs and UIDVALIDITY survive; a new folder created
 //   under the old name later gets a fresh, larger UIDVALIDITY.
@@ -48,6 +51,33 @@ export async function listFolderNames(root: string): Promise<string[]> {
     if (name?.split(SEPARATOR).every((p) => p.length > 0)) out.push(name);
   }
   return out.sort();
+}
+
+export interface FolderNode {
+  name: string;
+  /** Only implied by its children: no messages, cannot be selected (RFC 3501 §6.3.4, \Noselect). */
+  noselect: boolean;
+  hasChildren: boolean;
+}
+
+/** Every folder name (without INBOX) and every parent its children imply, sorted. */
+export async function listFolderTree(root: string): Promise<FolderNode[]> {
+  const names = await listFolderNames(root);
+  const real = new Set(names);
+  const all = new Set(names);
+  for (const n of names) {
+    const parts = n.split(SEPARATOR);
+    for (let i = 1; i < parts.length; i++) all.add(parts.slice(0, i).join(SEPARATOR));
+  }
+  const parents = new Set<string>();
+  for (const n of all) {
+    const dot = n.lastIndexOf(SEPARATOR);
+    if (dot > 0) parents.add(n.slice(0, dot));
+  }
+  return [...all]
+    .filter((name) => !isInbox(name))
+    .sort()
+    .map((name) => ({ name, noselect: !real.has(name), hasChildren: parents.has(name) }));
 }
 
 export async function folderExists(root: string, name: string): Promise<boolean> {
@@ -97,10 +127,12 @@ export async function deleteFolder(root: string, name: string, lock?: LockOption
     join(root, ROOT_LOCK_FILE),
     async () => {
       const names = await listFolderNames(root);
-      if (!names.includes(name)) throw new MaildirError('no such folder', 'not-found');
-      // RFC 9051 §6.3.4 would keep the name as \Noselect; Maildir++ cannot, so like Dovecot we refuse.
-      if (names.some((n) => n.startsWith(`${name}${SEPARATOR}`)))
-        throw new MaildirError('folder has children', 'has-children');
+      if (!names.includes(name)) {
+        // RFC 3501 §6.3.4: a \Noselect name with inferiors cannot be deleted.
+        if (names.some((n) => n.startsWith(`${name}${SEPARATOR}`)))
+          throw new MaildirError('folder has children', 'has-children');
+        throw new MaildirError('no such folder', 'not-found');
+      }
       const trash = join(root, `${TRASH_PREFIX}${uniqueToken()}`);
       await rename(join(root, `.${disk}`), trash);
       await fsyncDir(root);
@@ -138,11 +170,14 @@ export async function renameFolder(
     join(root, ROOT_LOCK_FILE),
     async () => {
       const names = await listFolderNames(root);
-      if (!names.includes(from)) throw new MaildirError('no such folder', 'not-found');
-      if (names.includes(to)) throw new MaildirError('target folder exists', 'exists');
-      const moves: [string, string][] = [[from, to]];
+      // A \Noselect name (only its children exist) is renamed by renaming them (RFC 3501 §6.3.5).
+      const moves: [string, string][] = names.includes(from) ? [[from, to]] : [];
       for (const n of names)
         if (n.startsWith(`${from}${SEPARATOR}`)) moves.push([n, `${to}${n.slice(from.length)}`]);
+      if (moves.length === 0) throw new MaildirError('no such folder', 'not-found');
+      // rename(2) would replace an empty directory and fail half-way on a full one: check every target first.
+      if (names.includes(to) || moves.some(([, n]) => names.includes(n)))
+        throw new MaildirError('target folder exists', 'exists');
       for (const [, n] of moves) folderDiskName(n); // a child's new name may become too long
       const parts = to.split(SEPARATOR);
       for (let i = 1; i < parts.length; i++)

@@ -1,7 +1,8 @@
 // The per-folder cache of what IMAP asks for often: size, internal date and
-// an opaque summary (ENVELOPE/BODYSTRUCTURE, computed by an indexer the IMAP
-// server injects), so opening or fetching from a 100,000-message folder does
-// not read 100,000 files. Files `postamt-index.jsonl` (size and date) and
+// an opaque summary (ENVELOPE/BODYSTRUCTURE, computed by an injected indexer:
+// by the filter at delivery, by the IMAP server on APPEND/COPY/MOVE and for
+// any message still without one), so opening or fetching from a
+// 100,000-message folder does not read 100,000 files. Files `postamt-index.jsonl` (size and date) and
 // `postamt-summaries.jsonl` (with the summary), one JSON array per line:
 //
 //   ["<base>", size, date]  or  ["<base>", size, date, summary]
@@ -39,6 +40,31 @@ export interface IndexEntry {
 }
 
 type Stored = [string, number, number] | [string, number, number, unknown];
+
+const encode = (base: string, e: IndexEntry): string =>
+  `${JSON.stringify(e.summary === undefined ? [base, e.size, e.date] : [base, e.size, e.date, e.summary])}\n`;
+
+/**
+ * Appends entries to a folder's index file without reading it: what a writer
+ * that learned something about new messages (delivery, APPEND, COPY) uses.
+ * One write() in append mode, so the lines land whole after whatever is
+ * there; readers pick them up at their next refresh.
+ */
+export async function appendIndexEntries(
+  dir: string,
+  file: string,
+  entries: Iterable<[string, IndexEntry]>,
+): Promise<void> {
+  let text = '';
+  for (const [base, e] of entries) text += encode(base, e);
+  if (text === '') return;
+  const fh = await open(join(dir, file), 'a', 0o600);
+  try {
+    await fh.write(text);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Lines longer than this are parsed on first use. */
 const LAZY_LINE = 256;
@@ -141,11 +167,7 @@ export class FolderIndex {
 
   set(base: string, entry: IndexEntry): void {
     this.entries.set(base, entry);
-    const s: Stored =
-      entry.summary === undefined
-        ? [base, entry.size, entry.date]
-        : [base, entry.size, entry.date, entry.summary];
-    this.pending.push(`${JSON.stringify(s)}\n`);
+    this.pending.push(encode(base, entry));
   }
 
   prune(live: { has(base: string): boolean }): void {
@@ -184,12 +206,7 @@ export class FolderIndex {
 
   private async compact(): Promise<void> {
     const parts: string[] = [];
-    for (const [base, v] of this.entries)
-      parts.push(
-        typeof v === 'string'
-          ? `${v}\n`
-          : `${JSON.stringify(v.summary === undefined ? [base, v.size, v.date] : [base, v.size, v.date, v.summary])}\n`,
-      );
+    for (const [base, v] of this.entries) parts.push(typeof v === 'string' ? `${v}\n` : encode(base, v));
     const text = parts.join('');
     this.pending = [];
     this.dropped = false;

@@ -27,6 +27,7 @@ export {
 } from './layout.js';
 export { listMessages, type MessageFile, parseName } from './list.js';
 export { FileLock, type LockOptions, withLock } from './lock.js';
+export { MODSEQ_FILE, type ModseqState, readModseq, VANISHED_KEEP } from './modseq.js';
 export { decodeMutf7, encodeMutf7 } from './mutf7.js';
 export { checkQuota, MAILDIRSIZE_FILE, type QuotaLimit, type QuotaUsage, quotaUsage } from './quota.js';
 export { MaildirStore, type MaildirStoreOptions } from './store.js';
@@ -40,6 +41,7 @@ export type {
   Indexer,
   MailStore,
   MessageInfo,
+  SetFlagsOptions,
   SpecialUse,
 } from './types.js';
 export { parseUidList, readUidList, UIDLIST_FILE, type UidList } from './uidlist.js';

@@ -4,7 +4,9 @@
 // in any number of processes may work on one user at once. What it keeps in
 // memory (the last synced state of each folder) is only used to find files
 // quickly; a UID it does not know triggers a sync, a file that moved is found
-// again by its base name, a file that vanished is 'not-found'.
+// again by its base name, a file that vanished is 'not-found'. Modification
+// sequences (RFC 7162, modseq.ts) live beside the UID list the same way:
+// recorded under the folder lock, by whichever process makes or finds a change.
 import { readFile as readFileCb } from 'node:fs';
 import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,16 +24,26 @@ import {
   createFolder as createFolderDir,
   deleteFolder as deleteFolderDir,
   listFolderNames,
+  listFolderTree,
   removeLeftovers,
   renameFolder as renameFolderDir,
   SPECIAL_USE,
 } from './folders.js';
 import { fsyncDir, isMissing, mapLimit } from './fsutil.js';
-import { FolderIndex, SUMMARY_FILE } from './index-cache.js';
+import { appendIndexEntries, FolderIndex, type IndexEntry, SUMMARY_FILE } from './index-cache.js';
 import { ensureKeywords, type KeywordTable, readKeywords } from './keywords.js';
 import { folderDir, folderDiskName, isInbox, MaildirError, SEPARATOR } from './layout.js';
 import { parseName } from './list.js';
-import type { LockOptions } from './lock.js';
+import { type LockOptions, withLock } from './lock.js';
+import {
+  expungedSince,
+  lettersOf,
+  type ModseqChange,
+  type ModseqState,
+  modseqOf,
+  readModseq,
+  recordChanges,
+} from './modseq.js';
 import { checkQuota, folderUsage, type QuotaLimit, recordQuota } from './quota.js';
 import { defaultHost, linkCopy, makeBase, nameTime, safeHost, saveMessage, targetName } from './save.js';
 import { type FileRef, scanFolder } from './scan.js';
@@ -46,8 +58,9 @@ import type {
   Indexer,
   MailStore,
   MessageInfo,
+  SetFlagsOptions,
 } from './types.js';
-import type { UidList } from './uidlist.js';
+import { FOLDER_LOCK_FILE, type UidList } from './uidlist.js';
 
 export interface MaildirStoreOptions {
   /** The user's Maildir++ root (userMaildir). */
@@ -65,6 +78,8 @@ interface FolderState {
   list: UidList;
   files: Map<string, FileRef>;
   byUid: Map<number, string>;
+  /** Shared with other syncs of the folder and updated in place: read it synchronously. */
+  modseq: ModseqState;
   index: FolderIndex;
   /** Loaded at the first summaries() call on the folder. */
   summaries?: FolderIndex;
@@ -128,17 +143,21 @@ export class MaildirStore implements MailStore {
 
   async listFolders(): Promise<FolderInfo[]> {
     await this.ensureSpecialUse();
-    const names = await listFolderNames(this.root);
+    const tree = await listFolderTree(this.root);
     const subs = await readSubscriptions(this.root);
-    const hasChildren = (n: string) => names.some((m) => m.startsWith(`${n}${SEPARATOR}`));
+    const inboxChildren = tree.some((f) => f.name.startsWith(`INBOX${SEPARATOR}`));
+    const known = new Set(tree.map((f) => f.name));
+    const gone = [...subs].filter((n) => !isInbox(n) && !known.has(n)).sort();
     return [
-      { name: 'INBOX', subscribed: subs.has('INBOX'), hasChildren: hasChildren('INBOX') },
-      ...names.map((name) => ({
-        name,
-        subscribed: subs.has(name),
-        hasChildren: hasChildren(name),
-        ...(SPECIAL_USE[name] ? { specialUse: SPECIAL_USE[name] } : {}),
+      { name: 'INBOX', subscribed: subs.has('INBOX'), hasChildren: inboxChildren },
+      ...tree.map((f) => ({
+        name: f.name,
+        subscribed: subs.has(f.name),
+        hasChildren: f.hasChildren,
+        ...(f.noselect ? { noselect: true } : {}),
+        ...(SPECIAL_USE[f.name] && !f.noselect ? { specialUse: SPECIAL_USE[f.name] } : {}),
       })),
+      ...gone.map((name) => ({ name, subscribed: true, hasChildren: false, nonexistent: true })),
     ];
   }
 
@@ -234,7 +253,7 @@ export class MaildirStore implements MailStore {
       byUid = new Map<number, string>();
       for (const [base, uid] of r.list.uids) byUid.set(uid, base);
     }
-    const state: FolderState = { dir, list: r.list, files: r.files, byUid, index };
+    const state: FolderState = { dir, list: r.list, files: r.files, byUid, modseq: r.modseq, index };
     if (prev?.summaries) state.summaries = prev.summaries;
     if (prev?.prunedFor === r.list) state.prunedFor = r.list;
     this.states.set(dir, state);
@@ -283,26 +302,39 @@ export class MaildirStore implements MailStore {
   }
 
   private async openNow(folder: string): Promise<FolderSnapshot> {
-    const s = await this.sync(folder);
-    const table = await readKeywords(s.dir);
-    const messages: MessageInfo[] = [];
-    const unknown: MessageInfo[] = [];
-    for (const [base, uid] of s.list.uids) {
-      const ref = s.files.get(base) as FileRef;
-      const p = parseName(ref.name);
-      const cached = s.index.get(base, p.size);
-      const time = cached?.date ?? nameTime(base);
-      const m: MessageInfo = {
-        uid,
-        base,
-        path: `${s.dir}/${ref.sub}/${ref.name}`,
-        size: cached?.size ?? p.size ?? -1,
-        flags: lettersToFlags(p.flags, table),
-        internalDate: new Date(time ?? 0),
-        recent: ref.sub === 'new',
-      };
-      if (!cached) unknown.push(m);
-      messages.push(m);
+    let s = await this.sync(folder);
+    let table = await readKeywords(s.dir);
+    let messages: MessageInfo[] = [];
+    let unknown: MessageInfo[] = [];
+    for (let round = 0; ; round++) {
+      // A file renamed since the sync recorded it (seen by a lookup since) would pair
+      // new flags with an old modseq: sync again until they agree (a few rounds at most).
+      let inStep = true;
+      messages = [];
+      unknown = [];
+      for (const [base, uid] of s.list.uids) {
+        const ref = s.files.get(base) as FileRef;
+        const p = parseName(ref.name);
+        const cached = s.index.get(base, p.size);
+        const time = cached?.date ?? nameTime(base);
+        const e = s.modseq.msgs.get(uid);
+        if (e?.letters !== p.flags) inStep = false;
+        const m: MessageInfo = {
+          uid,
+          base,
+          path: `${s.dir}/${ref.sub}/${ref.name}`,
+          size: cached?.size ?? p.size ?? -1,
+          flags: lettersToFlags(p.flags, table),
+          internalDate: new Date(time ?? 0),
+          recent: ref.sub === 'new',
+          modseq: e?.modseq ?? s.modseq.highest,
+        };
+        if (!cached) unknown.push(m);
+        messages.push(m);
+      }
+      if (inStep || round >= 2) break;
+      s = await this.sync(folder);
+      table = await readKeywords(s.dir);
     }
     // Only files without size or date in their name are stat()ed, and only once: the index remembers.
     await mapLimit(unknown, 16, async (m) => {
@@ -324,9 +356,15 @@ export class MaildirStore implements MailStore {
       folder: canonical(folder),
       uidValidity: s.list.uidValidity,
       uidNext: s.list.nextUid,
+      highestModseq: s.modseq.highest,
       messages,
       keywords: table.filter((k): k is string => k !== undefined),
     };
+  }
+
+  async expungedSince(folder: string, modseq: number): Promise<number[] | null> {
+    const s = await this.state(folder);
+    return expungedSince(s.modseq, modseq);
   }
 
   /**
@@ -355,13 +393,18 @@ export class MaildirStore implements MailStore {
   private async moved(s: FolderState, base: string, ref: FileRef): Promise<FileRef | null> {
     const now = s.files.get(base);
     if (now && now !== ref) return now;
+    await this.rescan(s);
+    return s.files.get(base) ?? null;
+  }
+
+  /** Refreshes the base → file map of the whole folder from one directory scan. */
+  private async rescan(s: FolderState): Promise<void> {
     const seen = await scanFolder(s.dir);
     for (const [b, r] of seen) {
       const had = s.files.get(b);
       if (!had || had.sub !== r.sub || had.name !== r.name) s.files.set(b, r);
     }
     for (const b of s.files.keys()) if (!seen.has(b)) s.files.delete(b);
-    return s.files.get(base) ?? null;
   }
 
   async openMessage(folder: string, uid: number): Promise<{ handle: FileHandle; size: number }> {
@@ -438,40 +481,102 @@ export class MaildirStore implements MailStore {
     return kws.length > 0 ? ensureKeywords(dir, kws, this.opts.lock) : readKeywords(dir);
   }
 
+  /**
+   * STORE. Runs under the folder lock, so that for every process the
+   * UNCHANGEDSINCE test (RFC 7162 §3.1.3) and the change are one step, and
+   * each change gets its modseq in the order it happened. A file whose letters
+   * differ from the recorded ones was changed behind our back: it gets its
+   * modseq first, and so fails a test against an older one. A STORE that
+   * changes nothing keeps the message's modseq.
+   */
   async setFlags(
     folder: string,
     uids: readonly number[],
     op: FlagOp,
     flags: readonly string[],
+    opts: SetFlagsOptions = {},
   ): Promise<FlagUpdate[]> {
     const wanted = flags.map(normalizeFlag);
-    const s = await this.state(folder, uids);
+    let s = await this.state(folder, uids);
     const table = await this.keywordTable(s.dir, op === 'remove' ? [] : wanted);
-    const out: FlagUpdate[] = [];
-    for (const uid of uids) {
-      let hit = await this.locate(folder, uid);
-      while (hit) {
-        const current = parseName(hit.ref.name).flags;
-        const next = applyFlagOp(lettersToFlags(current, table), op, wanted);
-        const t = targetName(hit.base, flagsToLetters(next, table, current));
-        if (hit.ref.sub === t.sub && hit.ref.name === t.name) {
-          out.push({ uid, flags: next });
-          break;
+    // Building the modseq state is a sync, which takes the lock itself.
+    if ((await readModseq(s.dir))?.uidValidity !== s.list.uidValidity) s = await this.sync(folder);
+    const st = s;
+    return withLock(
+      join(st.dir, FOLDER_LOCK_FILE),
+      async () => {
+        const ms = await readModseq(st.dir);
+        if (!ms || ms.uidValidity !== st.list.uidValidity)
+          throw new MaildirError('modification sequences unavailable', 'io');
+        const find = () =>
+          uids.flatMap((uid) => {
+            const base = st.byUid.get(uid);
+            const ref = base === undefined ? undefined : st.files.get(base);
+            return base !== undefined && ref ? [{ uid, base, ref }] : [];
+          });
+        let targets = find();
+        // Our view of the files may be old: one scan, after which what still differs happened behind our back.
+        let scanned = false;
+        if (targets.some((t) => modseqOf(ms, t.uid, t.ref.name) === null)) {
+          await this.rescan(st);
+          targets = find();
+          scanned = true;
         }
-        try {
-          // rename is atomic: if another process changed the flags first, our source is gone and we retry on its result.
-          await rename(join(hit.s.dir, hit.ref.sub, hit.ref.name), join(hit.s.dir, t.sub, t.name));
-          hit.s.files.set(hit.base, t);
-          out.push({ uid, flags: next });
-          break;
-        } catch (e) {
-          if (!isMissing(e)) throw e;
-          const ref = await this.moved(hit.s, hit.base, hit.ref);
-          hit = ref ? { ...hit, ref } : null;
+        const out: FlagUpdate[] = [];
+        const changes: ModseqChange[] = [];
+        const changed: FlagUpdate[] = [];
+        for (const target of targets) {
+          let ref: FileRef | null = target.ref;
+          let fresh = scanned;
+          while (ref) {
+            const current = lettersOf(ref.name);
+            if (modseqOf(ms, target.uid, ref.name) === null) {
+              if (!fresh) {
+                ref = await this.moved(st, target.base, ref);
+                fresh = true;
+                continue;
+              }
+              await recordChanges(st.dir, [{ uid: target.uid, letters: current }]);
+            }
+            const modseq = ms.msgs.get(target.uid)?.modseq ?? ms.highest;
+            if (opts.unchangedSince !== undefined && modseq > opts.unchangedSince) {
+              out.push({ uid: target.uid, flags: lettersToFlags(current, table), modseq, modified: true });
+              break;
+            }
+            const next = applyFlagOp(lettersToFlags(current, table), op, wanted);
+            const letters = flagsToLetters(next, table, current);
+            const t = targetName(target.base, letters);
+            if (ref.sub === t.sub && ref.name === t.name) {
+              out.push({ uid: target.uid, flags: next, modseq });
+              break;
+            }
+            try {
+              // Processes that do not take the lock may still rename: then our source is gone and we retry on theirs.
+              await rename(join(st.dir, ref.sub, ref.name), join(st.dir, t.sub, t.name));
+              st.files.set(target.base, t);
+              const update: FlagUpdate = { uid: target.uid, flags: next, modseq };
+              out.push(update);
+              // new/ → cur/ with the same letters is no change of flags.
+              if (letters !== current) {
+                changes.push({ uid: target.uid, letters });
+                changed.push(update);
+              }
+              break;
+            } catch (e) {
+              if (!isMissing(e)) throw e;
+              ref = await this.moved(st, target.base, ref);
+              fresh = true;
+            }
+          }
         }
-      }
-    }
-    return out;
+        const given = await recordChanges(st.dir, changes);
+        changed.forEach((u, i) => {
+          u.modseq = given[i] as number;
+        });
+        return out;
+      },
+      this.opts.lock,
+    );
   }
 
   async append(
@@ -502,7 +607,28 @@ export class MaildirStore implements MailStore {
     }
     await recordQuota(this.root, message.length, 1);
     const uid = s.list.uids.get(saved.base) as number;
+    // Parsed now, while the bytes are in memory, not again at the first FETCH.
+    if (this.opts.indexer)
+      await this.remember(s.dir, async () => [
+        [
+          saved.base,
+          {
+            size: message.length,
+            date: nameTime(saved.base) ?? Date.now(),
+            summary: await this.opts.indexer?.(message),
+          },
+        ],
+      ]);
     return { uidValidity: s.list.uidValidity, uid };
+  }
+
+  /** Appends summaries to a folder's summaries index; a failure only leaves them to be computed later. */
+  private async remember(dir: string, entries: () => Promise<[string, IndexEntry][]>): Promise<void> {
+    try {
+      await appendIndexEntries(dir, SUMMARY_FILE, await entries());
+    } catch {
+      // A cache: the summary is computed when first asked for.
+    }
   }
 
   private async transfer(from: string, uids: readonly number[], to: string, mode: 'copy' | 'move') {
@@ -564,6 +690,20 @@ export class MaildirStore implements MailStore {
       await fsyncDir(join(dstDir, 'cur'));
     };
     const dst = await this.sync(to, place, () => new Map(done.map((d) => [d.base, d.ref])));
+    // Same bytes, same summary: carry over what the source folder already knew.
+    const known = src.summaries;
+    if (known) {
+      const srcBase = new Map(items.map((i) => [i.uid, i.base]));
+      await this.remember(dstDir, async () =>
+        done.flatMap((d): [string, IndexEntry][] => {
+          const b = srcBase.get(d.uid) as string;
+          const summary = known.get(b, parseName(b).size)?.summary;
+          return summary === undefined
+            ? []
+            : [[d.base, { size: d.size, date: nameTime(d.base) ?? Date.now(), summary }]];
+        }),
+      );
+    }
     if (mode === 'copy')
       await recordQuota(
         this.root,

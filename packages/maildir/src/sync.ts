@@ -6,7 +6,10 @@
 //   - bases not in the list get the next UIDs, in arrival order;
 //   - bases in the list but not on disk are dropped — after a second scan
 //     confirms it, because a file renamed during readdir can be missed once;
-//   - the next UID never goes down, so a dropped UID is never reused.
+//   - the next UID never goes down, so a dropped UID is never reused;
+//   - new, dropped and renamed-with-other-flags messages get modseqs
+//     (modseq.ts), so the fast path also compares every file's flag letters
+//     with the recorded ones: a rename behind our back takes the lock too.
 // Every step leaves the folder consistent, so a crash anywhere needs no
 // special repair: the next sync finishes the job, breaks the dead holder's
 // lock, and removes what the crash left in tmp/.
@@ -16,6 +19,7 @@ import { ensureMaildir } from './deliver.js';
 import { isMissing } from './fsutil.js';
 import { MaildirError } from './layout.js';
 import { type LockOptions, withLock } from './lock.js';
+import { inStep, MODSEQ_FILE, type ModseqState, readModseq, syncModseq } from './modseq.js';
 import { compareBases, type FileRef, scanFolder } from './scan.js';
 import {
   appendUidList,
@@ -43,6 +47,8 @@ export interface SyncResult {
   partial?: boolean;
   /** With `partial`: the list that was extended (the new one differs from it only by the placed files). */
   from?: UidList;
+  /** Modification sequences in step with `list` and `files` (modseq.ts; shared, read it synchronously). */
+  modseq: ModseqState;
 }
 
 function matches(list: UidList, files: Map<string, FileRef>): boolean {
@@ -70,7 +76,8 @@ async function cleanGarbage(dir: string): Promise<void> {
     if (st && now - st.mtimeMs > TMP_MAX_AGE_MS) await unlink(join(tmpDir, name)).catch(() => {});
   }
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.startsWith(`${UIDLIST_FILE}.`) || !(name.endsWith('.tmp') || name.endsWith('.stale'))) continue;
+    const ours = name.startsWith(`${UIDLIST_FILE}.`) || name.startsWith(`${MODSEQ_FILE}.`);
+    if (!ours || !(name.endsWith('.tmp') || name.endsWith('.stale'))) continue;
     const st = await stat(join(dir, name)).catch(() => null);
     if (st && now - st.mtimeMs > LIST_TMP_MAX_AGE_MS) await unlink(join(dir, name)).catch(() => {});
   }
@@ -100,8 +107,12 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
   const first = await readUidList(dir);
   if (!opts.mutate) {
     const seen = await scanFolder(dir);
-    if (first.list && matches(first.list, seen))
-      return { list: first.list, files: seen, added: [], removed: [] };
+    if (first.list && matches(first.list, seen)) {
+      // Flags changed behind our back (letters differ from the recorded ones) need the lock too.
+      const modseq = await readModseq(dir);
+      if (modseq && inStep(modseq, first.list, seen))
+        return { list: first.list, files: seen, added: [], removed: [], modseq };
+    }
   }
 
   return withLock(
@@ -123,7 +134,8 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
           [],
           list,
         );
-        return { list, files: placed, added, removed: [], partial: true, from: old };
+        const modseq = await syncModseq(dir, list, placed, placed.keys());
+        return { list, files: placed, added, removed: [], partial: true, from: old, modseq };
       }
       const files = await scanFolder(dir);
       let missing = old ? [...old.uids.keys()].filter((b) => !files.has(b)) : [];
@@ -160,8 +172,9 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
           removed,
           list,
         );
+      const modseq = await syncModseq(dir, list, files);
       await cleanGarbage(dir);
-      return { list, files, added, removed };
+      return { list, files, added, removed, modseq };
     },
     opts.lock,
   );

@@ -20,6 +20,8 @@ export interface MessageInfo {
   internalDate: Date;
   /** Still in new/: not yet seen by any IMAP session (the old \Recent). */
   recent: boolean;
+  /** RFC 7162 mod-sequence: of the last change of the flags, or of the arrival. */
+  modseq: number;
 }
 
 export interface FolderSnapshot {
@@ -30,6 +32,8 @@ export interface FolderSnapshot {
   messages: MessageInfo[];
   /** Keywords defined in this folder (for FLAGS / PERMANENTFLAGS). */
   keywords: string[];
+  /** RFC 7162 HIGHESTMODSEQ: the last change in the folder, expunges included. */
+  highestModseq: number;
 }
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Junk' | '\\Trash' | '\\Archive';
@@ -39,11 +43,24 @@ export interface FolderInfo {
   specialUse?: SpecialUse;
   subscribed: boolean;
   hasChildren: boolean;
+  /** A parent name kept only by its children (RFC 3501 §6.3.4): listed \Noselect, cannot be opened. */
+  noselect?: boolean;
+  /** Subscribed, but no such folder (RFC 3501 §6.3.9: subscriptions outlive their folder). */
+  nonexistent?: boolean;
 }
 
 export interface FlagUpdate {
   uid: number;
   flags: string[];
+  /** The message's mod-sequence after the call. */
+  modseq: number;
+  /** Left alone: its modseq was above `unchangedSince` (RFC 7162 MODIFIED). `flags` are its current ones. */
+  modified?: true;
+}
+
+export interface SetFlagsOptions {
+  /** RFC 7162 UNCHANGEDSINCE: change only messages whose modseq is at most this. */
+  unchangedSince?: number;
 }
 
 export interface CopyResult {
@@ -62,7 +79,7 @@ export interface AppendOptions {
 export interface MailStore {
   listFolders(): Promise<FolderInfo[]>;
   createFolder(name: string): Promise<void>;
-  /** Refuses INBOX and folders with children ('has-children'). */
+  /** Removes the folder and its messages; children stay and keep the name as \Noselect. Refuses INBOX. */
   deleteFolder(name: string): Promise<void>;
   /** Renames the folder and its hierarchy children. Renaming INBOX moves its messages. */
   renameFolder(from: string, to: string): Promise<void>;
@@ -82,7 +99,13 @@ export interface MailStore {
     uids: readonly number[],
     op: FlagOp,
     flags: readonly string[],
+    opts?: SetFlagsOptions,
   ): Promise<FlagUpdate[]>;
+  /**
+   * UIDs expunged after `modseq` (RFC 7162 VANISHED (EARLIER)), ascending, as
+   * of the last open(); null when that is older than the folder remembers.
+   */
+  expungedSince(folder: string, modseq: number): Promise<number[] | null>;
   append(
     folder: string,
     message: Buffer,

@@ -68,8 +68,8 @@ describe('big-folder paths', () => {
     for (const m of snap.messages)
       expect((await s.readMessage('INBOX', m.uid)).toString()).toContain('Subject: m');
     expect(await s.setFlags('INBOX', [1, 2], 'add', ['\\Flagged'])).toEqual([
-      { uid: 1, flags: ['\\Seen', '\\Flagged'] },
-      { uid: 2, flags: ['\\Seen', '\\Flagged'] },
+      { uid: 1, flags: ['\\Seen', '\\Flagged'], modseq: 4 },
+      { uid: 2, flags: ['\\Seen', '\\Flagged'], modseq: 5 },
     ]);
     // Gone for good: not-found, and the others still readable.
     rmSync(join(s.root, 'cur', `${snap.messages[5]?.base}:2,S`));

@@ -104,7 +104,8 @@ describe('UIDs', () => {
     renameSync(m.path, join(s.root, 'cur', `${m.base}:2,S`));
     expect((await s.readMessage('INBOX', m.uid)).toString()).toContain('Subject: m0');
     const flagged = await s.setFlags('INBOX', [m.uid], 'add', ['\\Flagged']);
-    expect(flagged).toEqual([{ uid: m.uid, flags: ['\\Seen', '\\Flagged'] }]);
+    // The rename behind our back got modseq 2, our change 3.
+    expect(flagged).toEqual([{ uid: m.uid, flags: ['\\Seen', '\\Flagged'], modseq: 3 }]);
     expect(readdirSync(join(s.root, 'cur'))).toEqual([`${m.base}:2,FS`]);
     expect(await s.expunge('INBOX', [m.uid])).toEqual([1]);
     await expect(s.readMessage('INBOX', m.uid)).rejects.toMatchObject({ code: 'not-found' });
@@ -225,9 +226,9 @@ describe('folders', () => {
     await expect(s.renameFolder('Old', 'Old.Sub')).rejects.toMatchObject({ code: 'invalid-name' });
     await expect(s.renameFolder('Nope', 'X')).rejects.toMatchObject({ code: 'not-found' });
     await expect(s.renameFolder('Old', 'Sent')).rejects.toMatchObject({ code: 'exists' });
-    await expect(s.deleteFolder('Old.Projects')).rejects.toMatchObject({ code: 'has-children' });
     await s.deleteFolder('Old.Projects.2026.Q1');
     await s.deleteFolder('Old.Projects.2026');
+    expect((await s.listFolders()).find((f) => f.name === 'Old.Projects')?.hasChildren).toBe(false);
     await expect(s.open('Old.Projects.2026')).rejects.toMatchObject({ code: 'not-found' });
     await expect(s.deleteFolder('INBOX')).rejects.toMatchObject({ code: 'invalid-name' });
     expect(readdirSync(s.root).filter((n) => n.startsWith('postamt-trash'))).toEqual([]);
@@ -313,10 +314,13 @@ describe('index', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.filter((l) => l.length === 4).map((l) => l[0])).toEqual([
-      '1700000000.K0.mx,S=22',
-      '1700000001.K1.mx,S=22',
-    ]);
+    // Files are indexed a few at a time: the lines come in the order the reads finish.
+    expect(
+      lines
+        .filter((l) => l.length === 4)
+        .map((l) => l[0])
+        .sort(),
+    ).toEqual(['1700000000.K0.mx,S=22', '1700000001.K1.mx,S=22']);
     expect((await store(root, { indexer }).summaries('INBOX', [1, 2])).size).toBe(1);
     expect(calls).toBe(2);
   });

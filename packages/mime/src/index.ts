@@ -15,5 +15,13 @@ export {
   type SectionSpec,
   toWire,
 } from './sections.js';
+export {
+  extractHeads,
+  isSummary,
+  MAX_HEADS,
+  type MessageSummary,
+  SUMMARY_HEADS,
+  summarizeMessage,
+} from './summary.js';
 export * from './types.js';
 export { literal, nstring, nstringNoLf, quoted, stringForHumans } from './wire.js';

@@ -9,9 +9,12 @@
 // without usable boundary has no children.
 //
 // Limits: nesting deeper than `maxNesting` turns the part into a leaf; beyond
-// `maxParts` no further boundaries are recognised. Header values are capped.
+// `maxParts` no further boundaries are recognised. Header values are capped,
+// and only the fields ENVELOPE and BODYSTRUCTURE read are kept, up to
+// `maxHeaderBytes` per part.
 
 import { nextHeader } from './header-parser.js';
+import { isIndexedField } from './part-data.js';
 import { Rfc822Parser } from './rfc822-tokens.js';
 import { parseParams } from './rfc2231.js';
 import { type IndexLimits, PartFlag, type PartNode, type Size } from './types.js';
@@ -68,6 +71,8 @@ export class MessageParser {
   private nested = 0;
   private total = 1;
   private hdrHasNul = false;
+  /** Bytes of field values kept for the current part. */
+  private kept = 0;
   limited = false;
 
   constructor(
@@ -117,6 +122,7 @@ export class MessageParser {
     this.seenContentType = false;
     this.prevHdrNewline = 0;
     this.hdrHasNul = false;
+    this.kept = 0;
   }
 
   private tooDeep(): boolean {
@@ -231,8 +237,12 @@ export class MessageParser {
         this.pos = f.end;
         if (f.hasNul) this.hdrHasNul = true;
         this.prevHdrNewline = f.lastNewline;
-        part.fields.push({ name: f.name, value: f.value });
         const lname = f.name.toLowerCase();
+        if (isIndexedField(lname)) {
+          this.kept += f.value.length;
+          if (this.kept <= this.limits.maxHeaderBytes) part.fields.push({ name: f.name, value: f.value });
+          else this.limited = true;
+        }
         if (lname === 'mime-version') part.flags |= PartFlag.IS_MIME;
         else if (lname === 'content-type') {
           part.flags |= PartFlag.IS_MIME;

@@ -152,6 +152,15 @@ const STRING_FIELDS = {
   'message-id': 'messageId',
 } as const;
 
+/** The fields parsePartData and parseEnvelope read; the parser keeps no others. */
+export function isIndexedField(lname: string): boolean {
+  return (
+    lname.startsWith('content-') ||
+    Object.hasOwn(ADDRESS_FIELDS, lname) ||
+    Object.hasOwn(STRING_FIELDS, lname)
+  );
+}
+
 export function parseEnvelope(fields: RawField[]): EnvelopeData {
   const e = emptyEnvelope();
   for (const f of fields) {

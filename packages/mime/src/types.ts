@@ -97,10 +97,16 @@ export interface IndexLimits {
   maxParts: number;
   /** Bytes of one header value kept for ENVELOPE/BODYSTRUCTURE (default 64 KiB). */
   maxHeaderValue: number;
+  /**
+   * Bytes of Content-* and ENVELOPE field values kept per part (default 1 MiB):
+   * a header of 100,000 To: fields must not become a 100 MB ENVELOPE.
+   */
+  maxHeaderBytes: number;
 }
 
 export const DEFAULT_LIMITS: IndexLimits = {
   maxNesting: 100,
   maxParts: 10000,
   maxHeaderValue: 64 * 1024,
+  maxHeaderBytes: 1024 * 1024,
 };

@@ -41,3 +41,28 @@ describe('limits', () => {
     expect(index.size).toBe(buf.length);
   });
 });
+
+describe('header size', () => {
+  it('keeps at most maxHeaderBytes of envelope fields per part, offsets stay exact', () => {
+    const to = Array.from({ length: 2000 }, (_, i) => `To: user${i}@example.org\r\n`).join('');
+    const buf = Buffer.from(`From: a@example.org\r\n${to}Subject: s\r\n\r\nbody\r\n`);
+    const full = indexMessage(buf);
+    expect(full.limited).toBe(false);
+    expect(full.envelope).toContain('"user1999"');
+    const capped = indexMessage(buf, { maxHeaderBytes: 1000 });
+    expect(capped.limited).toBe(true);
+    expect(capped.envelope).not.toContain('"user1999"');
+    expect(capped.envelope.length).toBeLessThan(full.envelope.length / 10);
+    expect(capped.size).toBe(full.size);
+    expect(fetchSection(buf, capped, parseSection('TEXT')).toString()).toBe('body\r\n');
+  });
+
+  it('keeps only the fields ENVELOPE and BODYSTRUCTURE read', () => {
+    const junk = Array.from({ length: 5000 }, (_, i) => `X-Junk-${i}: ${'j'.repeat(300)}\r\n`).join('');
+    const buf = Buffer.from(`${junk}Subject: kept\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n`);
+    const index = indexMessage(buf, { maxHeaderBytes: 1000 });
+    expect(index.limited).toBe(false);
+    expect(index.envelope).toContain('"kept"');
+    expect(index.bodystructure).toMatch(/^"text" "html"/);
+  });
+});

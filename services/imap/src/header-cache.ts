@@ -6,50 +6,20 @@
 // message, in order, so a search over them is the very same parse
 // (@postamt/mime headerValues/addressValues) as over the file: the answers
 // cannot differ. A field name outside the set, or a message whose fields do
-// not fit the cap, falls back to reading the file.
-import { type MessageIndex, readHeaderFields } from '@postamt/mime';
+// not fit the cap, falls back to reading the file. The fields are extracted
+// by @postamt/mime summarizeMessage, at delivery or on first use.
+import { type MessageIndex, type MessageSummary, SUMMARY_HEADS } from '@postamt/mime';
 import type { SearchKey } from './protocol/search-args.js';
 
-const CACHED = new Set([
-  'subject',
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'date',
-  'sender',
-  'reply-to',
-  'message-id',
-  'in-reply-to',
-  'references',
-]);
-
-/** Above this many bytes the fields are not cached (SEARCH reads the file for that message). */
-const MAX_HEADS = 16 * 1024;
-
-/** The summary the IMAP indexer caches: the MIME index plus the searched header fields. */
-export interface CachedIndex extends MessageIndex {
-  /** The CACHED fields as raw latin1 text, in file order; absent if over MAX_HEADS. */
-  heads?: string;
-}
-
-export function extractHeads(bytes: Buffer, index: MessageIndex): string | undefined {
-  const root = index.root;
-  const s = bytes.toString('latin1', 0, root.pos + root.header.physical);
-  let out = '';
-  for (const f of readHeaderFields(s, root.pos, s.length)) {
-    if (!CACHED.has(f.name.toLowerCase())) continue;
-    out += s.slice(f.start, f.end);
-    if (out.length > MAX_HEADS) return undefined;
-  }
-  return out;
-}
+/** The summary the indexer caches (@postamt/mime summarizeMessage): the MIME index plus the searched header fields. */
+export type CachedIndex = MessageSummary;
+export { extractHeads } from '@postamt/mime';
 
 /** True when every header a search key reads is among the cached fields. */
 export function coveredByHeads(k: SearchKey): boolean {
   switch (k.op) {
     case 'header':
-      return k.key !== 'HEADER' || CACHED.has(k.field.toLowerCase());
+      return k.key !== 'HEADER' || SUMMARY_HEADS.has(k.field.toLowerCase());
     case 'body':
     case 'text':
       return false;

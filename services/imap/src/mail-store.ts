@@ -18,11 +18,11 @@ import {
   userMaildir,
   withEvents,
 } from '@postamt/maildir';
-import { indexMessage, type MessageIndex } from '@postamt/mime';
-import { type CachedIndex, extractHeads } from './header-cache.js';
+import { isSummary, type MessageIndex, summarizeMessage } from '@postamt/mime';
 import type {
   CopyResult,
   FlagOp,
+  FlagResult,
   FolderInfo,
   FolderStatus,
   MailboxSnapshot,
@@ -30,16 +30,12 @@ import type {
   StoreProvider,
 } from './store.js';
 
-/** The indexer injected into MaildirStore: its result is cached in the folder index (postamt-index.jsonl). */
-export const mimeIndexer = (bytes: Buffer): CachedIndex => {
-  const index = indexMessage(bytes);
-  const heads = extractHeads(bytes, index);
-  return heads === undefined ? index : { ...index, heads };
-};
-
-function isIndex(v: unknown): v is MessageIndex {
-  return typeof v === 'object' && v !== null && (v as MessageIndex).version === 1;
-}
+/**
+ * The indexer injected into MaildirStore (postamt-summaries.jsonl): the same
+ * function the filter runs at delivery, so a summary written there is the one
+ * this server would have computed.
+ */
+export const mimeIndexer = (bytes: Buffer) => summarizeMessage(bytes);
 
 /** Renames each file new/<base> → cur/<base>:2, (no flags); returns the indexes this call moved. */
 async function claim(paths: string[]): Promise<Set<number>> {
@@ -74,6 +70,8 @@ export class MaildirAdapter implements MailStore {
       specialUse: f.specialUse ?? null,
       subscribed: f.subscribed,
       hasChildren: f.hasChildren,
+      ...(f.noselect ? { noselect: true } : {}),
+      ...(f.nonexistent ? { nonexistent: true } : {}),
     }));
   }
 
@@ -107,9 +105,11 @@ export class MaildirAdapter implements MailStore {
         flags: m.flags,
         size: m.size,
         internalDate: m.internalDate,
+        modseq: m.modseq,
       })),
       recent: new Set(inNew.filter((_, i) => fresh.has(i)).map((m) => m.uid)),
       keywords: snap.keywords,
+      highestModseq: snap.highestModseq,
     };
   }
 
@@ -130,6 +130,7 @@ export class MaildirAdapter implements MailStore {
       uidNext: snap.uidNext,
       uidValidity: snap.uidValidity,
       size,
+      highestModseq: snap.highestModseq,
     };
   }
 
@@ -147,7 +148,7 @@ export class MaildirAdapter implements MailStore {
 
   async summaries(name: string, uids: readonly number[]): Promise<Map<number, MessageIndex>> {
     const out = new Map<number, MessageIndex>();
-    for (const [uid, s] of await this.dir.summaries(name, uids)) if (isIndex(s)) out.set(uid, s);
+    for (const [uid, s] of await this.dir.summaries(name, uids)) if (isSummary(s)) out.set(uid, s);
     return out;
   }
 
@@ -156,9 +157,20 @@ export class MaildirAdapter implements MailStore {
     uids: readonly number[],
     op: FlagOp,
     flags: readonly string[],
-  ): Promise<Map<number, string[]>> {
-    const updates = await this.dir.setFlags(name, uids, op, flags);
-    return new Map(updates.map((u) => [u.uid, u.flags]));
+    unchangedSince?: number,
+  ): Promise<Map<number, FlagResult>> {
+    const opts = unchangedSince === undefined ? {} : { unchangedSince };
+    const updates = await this.dir.setFlags(name, uids, op, flags, opts);
+    return new Map(
+      updates.map((u) => [
+        u.uid,
+        { flags: u.flags, modseq: u.modseq, ...(u.modified ? { modified: true } : {}) },
+      ]),
+    );
+  }
+
+  expungedSince(name: string, modseq: number): Promise<number[] | null> {
+    return this.dir.expungedSince(name, modseq);
   }
 
   append(name: string, data: Buffer, flags: string[], date: Date | null) {

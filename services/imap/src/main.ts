@@ -73,14 +73,18 @@ async function main(): Promise<void> {
     checks: { redis: () => pingRedis(redis) },
   });
 
-  onShutdown(logger, async () => {
-    await server.close();
-    await ops.close();
-    await queues.close();
-    queueRedis.disconnect();
-    subscriber.disconnect();
-    redis.disconnect();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await server.close();
+      await ops.close();
+      await queues.close();
+      queueRedis.disconnect();
+      subscriber.disconnect();
+      redis.disconnect();
+    },
+    config.stopTimeout,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -91,6 +91,8 @@ export function matches(k: SearchKey, c: Candidate): boolean {
       const max = c.view.uids[c.view.uids.length - 1] ?? 0;
       return inSet(c.uid, resolveRanges(k.set, max));
     }
+    case 'modseq':
+      return meta.modseq >= k.modseq;
     case 'not':
       return !matches(k.key, c);
     case 'or':

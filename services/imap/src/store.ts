@@ -15,6 +15,8 @@ export interface MessageMeta {
   /** Octets as stored (RFC822.SIZE, the CRLF form, comes from the message index). */
   size: number;
   internalDate: Date;
+  /** RFC 7162 mod-sequence of the message's last change. */
+  modseq: number;
 }
 
 export interface MailboxSnapshot {
@@ -26,6 +28,8 @@ export interface MailboxSnapshot {
   recent: Set<number>;
   /** Keywords defined in this folder, for PERMANENTFLAGS/FLAGS. */
   keywords: string[];
+  /** RFC 7162 HIGHESTMODSEQ. */
+  highestModseq: number;
 }
 
 export interface FolderInfo {
@@ -34,6 +38,10 @@ export interface FolderInfo {
   specialUse: string | null;
   subscribed: boolean;
   hasChildren: boolean;
+  /** Only a name its children keep (RFC 3501 §6.3.4): LIST says \Noselect; SELECT and STATUS fail. */
+  noselect?: boolean;
+  /** Only the subscription list has the name (RFC 3501 §6.3.9): LSUB and LIST (SUBSCRIBED) show it. */
+  nonexistent?: boolean;
 }
 
 export interface FolderStatus {
@@ -43,6 +51,7 @@ export interface FolderStatus {
   uidNext: number;
   uidValidity: number;
   size: number;
+  highestModseq: number;
 }
 
 export interface CopyResult {
@@ -52,6 +61,13 @@ export interface CopyResult {
 }
 
 export type FlagOp = 'set' | 'add' | 'remove';
+
+export interface FlagResult {
+  flags: string[];
+  modseq: number;
+  /** Not changed: modified since UNCHANGEDSINCE (RFC 7162 §3.1.3); `flags` are the current ones. */
+  modified?: true;
+}
 
 export interface MailStore {
   listFolders(): Promise<FolderInfo[]>;
@@ -73,7 +89,10 @@ export interface MailStore {
     uids: readonly number[],
     op: FlagOp,
     flags: readonly string[],
-  ): Promise<Map<number, string[]>>;
+    unchangedSince?: number,
+  ): Promise<Map<number, FlagResult>>;
+  /** UIDs expunged after `modseq` as of the last open (RFC 7162 VANISHED); null: not remembered that far. */
+  expungedSince(name: string, modseq: number): Promise<number[] | null>;
   append(
     name: string,
     data: Buffer,

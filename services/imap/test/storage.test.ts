@@ -29,7 +29,8 @@ describe('storage errors (RFC 5530)', () => {
     await c.command('a SELECT Nowhere', /^a NO \[NONEXISTENT\]/);
     await c.command('b CREATE Projects.2024', /^b OK/);
     await c.command('c CREATE Projects', /^c NO \[ALREADYEXISTS\]/);
-    await c.command('d DELETE Projects', /^d NO \[HASCHILDREN\]/);
+    await c.command('d DELETE Projects', /^d OK/); // RFC 3501 §6.3.4: Projects.2024 stays
+    await c.command('d DELETE Projects', /^d NO \[HASCHILDREN\]/); // now \Noselect with inferiors
     await c.command('e DELETE INBOX', /^e NO \[CANNOT\]/);
     await c.command('f RENAME Nowhere Elsewhere', /^f NO \[NONEXISTENT\]/);
     await c.command('g CREATE "a..b"', /^g NO \[CANNOT\]/);

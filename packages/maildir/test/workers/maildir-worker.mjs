@@ -6,6 +6,7 @@
 //   mode: mixed  — deliver / append / expunge / flag / open, at random
 //         append — append forever (the parent kills it with SIGKILL)
 //         hold-lock — take the INBOX lock and die holding it
+//         flag-expunge — flag UID <count> and expunge UID <count>+1 (modseq tests)
 import { join } from 'node:path';
 import { deliver, FileLock, MaildirStore } from '../../dist/index.js';
 
@@ -26,6 +27,14 @@ if (mode === 'hold-lock') {
   await store.open('INBOX');
   await FileLock.acquire(join(root, 'postamt-uidlist.lock'));
   process.kill(process.pid, 'SIGKILL');
+}
+
+if (mode === 'flag-expunge') {
+  // Another process's STORE and EXPUNGE: flags UID <count>, expunges UID <count>+1, prints the result.
+  const flagged = await store.setFlags('INBOX', [count], 'add', ['\\Flagged']);
+  const removed = await store.expunge('INBOX', [count + 1]);
+  process.stdout.write(`${JSON.stringify({ flagged, removed })}\n`);
+  process.exit(0);
 }
 
 if (mode === 'append') {

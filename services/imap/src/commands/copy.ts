@@ -5,7 +5,7 @@
 import { formatList, parseSeqSet } from '../protocol/sequence.js';
 import { no, ok, R, targetMustExist } from '../responses.js';
 import { type Context, defineCommand, SELECTED } from './command.js';
-import { mailboxArg } from './util.js';
+import { extensions, mailboxArg } from './util.js';
 
 const parse = (r: import('../protocol/reader.js').Reader, ctx: Context) => {
   r.sp();
@@ -53,15 +53,8 @@ export const move = defineCommand({
     const res = await targetMustExist(state.store.move(view.name, uids, to));
     await session.deps.learner.transferred(state.user, state.store, view.name, to, res);
     if (res.pairs.length) await session.untagged(`OK [${copyUid(res.uidValidity, res.pairs)}] Moved`);
-    const moved = new Set(res.pairs.map(([s]) => s));
-    for (let i = view.uids.length - 1; i >= 0; i--) {
-      const uid = view.uids[i] as number;
-      if (!moved.has(uid)) continue;
-      view.uids.splice(i, 1);
-      view.meta.delete(uid);
-      view.recent.delete(uid);
-      await session.untagged(`${i + 1} EXPUNGE`);
-    }
+    // EXPUNGE per message, or VANISHED under QRESYNC (RFC 7162 §3.2.10).
+    await session.untaggedMany(view.remove(new Set(res.pairs.map(([s]) => s)), extensions(session)));
     if (to === view.name) view.dirty = true;
     return R.done;
   },

@@ -1,12 +1,16 @@
 // EXPUNGE, UID EXPUNGE (RFC 4315 §2.1), CLOSE (RFC 3501 §6.4.2) and
 // UNSELECT (RFC 3691). EXPUNGE responses go highest number first so each
-// stays valid as the client applies them.
+// stays valid as the client applies them; under QRESYNC one VANISHED
+// (RFC 7162 §3.2.10). With CONDSTORE enabled the tagged OK carries the new
+// HIGHESTMODSEQ, after every other pending change has been reported, so the
+// client may store it as its sync point.
 import type { MailboxView } from '../mailbox-view.js';
 import { parseSeqSet, type SeqSet } from '../protocol/sequence.js';
-import { R } from '../responses.js';
+import { ok, R } from '../responses.js';
 import type { Session } from '../session.js';
 import type { MailStore } from '../store.js';
 import { defineCommand, noArgs, SELECTED } from './command.js';
+import { extensions } from './util.js';
 
 async function expungeDeleted(
   session: Session | null,
@@ -20,14 +24,8 @@ async function expungeDeleted(
   );
   if (!doomed.length) return;
   const removed = new Set(await store.expunge(view.name, doomed));
-  for (let i = view.uids.length - 1; i >= 0; i--) {
-    const uid = view.uids[i] as number;
-    if (!removed.has(uid)) continue;
-    view.uids.splice(i, 1);
-    view.meta.delete(uid);
-    view.recent.delete(uid);
-    if (session) await session.untagged(`${i + 1} EXPUNGE`);
-  }
+  const lines = view.remove(removed, session ? extensions(session) : { condstore: false, qresync: false });
+  if (session) await session.untaggedMany(lines);
 }
 
 export const expunge = defineCommand({
@@ -39,9 +37,15 @@ export const expunge = defineCommand({
     return parseSeqSet(r);
   },
   async handle(session, only, state) {
-    if (state.mailbox.readOnly) return R.readOnly;
-    await expungeDeleted(session, state.store, state.mailbox, only);
-    return R.done;
+    const view = state.mailbox;
+    if (view.readOnly) return R.readOnly;
+    await expungeDeleted(session, state.store, view, only);
+    const ext = extensions(session);
+    if (!ext.condstore) return R.done;
+    const snap = await state.store.open(view.name, true);
+    const lines = view.sync(snap, true, ext).filter((l) => !l.startsWith('OK [HIGHESTMODSEQ '));
+    await session.untaggedMany(lines);
+    return ok('Expunged', `HIGHESTMODSEQ ${view.highestModseq}`);
   },
 });
 

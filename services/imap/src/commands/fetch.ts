@@ -3,24 +3,34 @@
 // unless the mailbox is read-only. ENVELOPE/BODYSTRUCTURE and section offsets
 // come from the cached MIME index (message-data.ts); message bytes are read
 // only for sections, and only the header for top-level header sections.
+// RFC 7162: the MODSEQ item and (CHANGEDSINCE n) enable CONDSTORE; CHANGEDSINCE
+// fetches only messages changed after n, with MODSEQ; UID FETCH … (CHANGEDSINCE
+// n VANISHED) under QRESYNC first lists the UIDs of the set expunged since n.
+// FLAGS and MODSEQ come from the view as one pair, so they always agree.
 import { MaildirError } from '@postamt/maildir';
 import type { MessageIndex } from '@postamt/mime';
 import type { MailboxView } from '../mailbox-view.js';
 import { bytesNeeded, section, sectionSpec } from '../message-data.js';
-import { type FetchAtt, formatSection, parseFetchItems } from '../protocol/fetch-args.js';
+import {
+  type FetchAtt,
+  type FetchModifiers,
+  formatSection,
+  parseFetchItems,
+  parseFetchModifiers,
+} from '../protocol/fetch-args.js';
 import { formatDateTime } from '../protocol/flags.js';
-import { ParseError } from '../protocol/reader.js';
-import { parseSeqSet } from '../protocol/sequence.js';
+import { formatSet, inSet, parseSeqSet, resolveRanges, type SeqSet } from '../protocol/sequence.js';
 import { encodeAll, raw, type Wire } from '../protocol/serialize.js';
-import { no, R, type Status } from '../responses.js';
+import { bad, no, R, type Status } from '../responses.js';
 import type { Session } from '../session.js';
 import type { MailStore } from '../store.js';
 import { defineCommand, SELECTED } from './command.js';
+import { syncMailbox } from './util.js';
 
 /** Summaries are fetched (and, the first time, computed and cached) this many at a time. */
 const BATCH = 256;
 
-const META_ONLY = new Set<FetchAtt['kind']>(['FLAGS', 'INTERNALDATE', 'UID']);
+const META_ONLY = new Set<FetchAtt['kind']>(['FLAGS', 'INTERNALDATE', 'UID', 'MODSEQ']);
 
 /** Lazily loaded message bytes: a header prefix is enough for some sections. */
 class Bytes {
@@ -43,36 +53,39 @@ class Bytes {
   }
 }
 
-async function render(
-  item: FetchAtt,
-  index: MessageIndex,
-  bytes: Bytes,
-): Promise<{ out: Wire[]; seen: boolean }> {
+/** RFC 3501 §6.4.5: fetching these (BODY[…] without PEEK, RFC822, RFC822.TEXT) sets \Seen. */
+function setsSeen(items: FetchAtt[]): boolean {
+  return items.some(
+    (i) => (i.kind === 'SECTION' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT',
+  );
+}
+
+async function render(item: FetchAtt, index: MessageIndex, bytes: Bytes): Promise<Wire[]> {
   switch (item.kind) {
     case 'RFC822.SIZE':
-      return { out: [raw('RFC822.SIZE'), index.size], seen: false };
+      return [raw('RFC822.SIZE'), index.size];
     case 'ENVELOPE':
-      return { out: [raw('ENVELOPE'), raw(`(${index.envelope})`)], seen: false };
+      return [raw('ENVELOPE'), raw(`(${index.envelope})`)];
     case 'BODYSTRUCTURE':
-      return { out: [raw('BODYSTRUCTURE'), raw(`(${index.bodystructure})`)], seen: false };
+      return [raw('BODYSTRUCTURE'), raw(`(${index.bodystructure})`)];
     case 'BODY':
-      return { out: [raw('BODY'), raw(`(${index.body})`)], seen: false };
+      return [raw('BODY'), raw(`(${index.body})`)];
     case 'RFC822':
     case 'RFC822.HEADER':
     case 'RFC822.TEXT': {
       const text = item.kind === 'RFC822' ? null : item.kind === 'RFC822.HEADER' ? 'HEADER' : 'TEXT';
       const spec = sectionSpec({ part: [], text, fields: [] });
       const data = section(await bytes.get(bytesNeeded(spec, index)), index, spec);
-      return { out: [raw(item.kind), data], seen: item.kind !== 'RFC822.HEADER' };
+      return [raw(item.kind), data];
     }
     case 'SECTION': {
       const spec = sectionSpec(item.section, item.partial);
       const data = section(await bytes.get(bytesNeeded(spec, index)), index, spec);
       const label = `BODY[${formatSection(item.section)}]${item.partial ? `<${item.partial.start}>` : ''}`;
-      return { out: [raw(label), data], seen: !item.peek };
+      return [raw(label), data];
     }
     default:
-      return { out: [], seen: false };
+      return [];
   }
 }
 
@@ -84,6 +97,9 @@ export async function fetchOne(
   items: FetchAtt[],
   withUid: boolean,
   index: MessageIndex | undefined,
+  /** This FETCH has just set \Seen on the message (see markSeen): report FLAGS. */
+  flagsChanged = false,
+  condstore = false,
 ): Promise<boolean> {
   const seq = view.seqOf(uid);
   const meta = view.meta.get(uid);
@@ -91,39 +107,56 @@ export async function fetchOne(
   const needsIndex = items.some((i) => !META_ONLY.has(i.kind));
   if (needsIndex && !index) return false;
   const bytes = new Bytes(store, view.name, uid);
-  let setSeen = false;
   const out: Wire[] = [];
   if (withUid && !items.some((i) => i.kind === 'UID')) out.push(raw('UID'), uid);
   try {
     for (const item of items) {
       if (item.kind === 'UID') out.push(raw('UID'), uid);
       else if (item.kind === 'INTERNALDATE') out.push(raw('INTERNALDATE'), formatDateTime(meta.internalDate));
-      else if (item.kind !== 'FLAGS') {
-        // FLAGS is written last, after a possible \Seen change.
-        const r = await render(item, index as MessageIndex, bytes);
-        out.push(...r.out);
-        setSeen ||= r.seen;
+      else if (item.kind !== 'FLAGS' && item.kind !== 'MODSEQ') {
+        // FLAGS and MODSEQ go last, where Dovecot has them (the corpus tests compare bytes).
+        out.push(...(await render(item, index as MessageIndex, bytes)));
       }
     }
   } catch (err) {
     if (err instanceof MaildirError && err.code === 'not-found') return false; // expunged meanwhile
     throw err;
   }
-  let flagsChanged = false;
-  if (setSeen && !view.readOnly && !meta.flags.includes('\\Seen')) {
-    const now = (await store.setFlags(view.name, [uid], 'add', ['\\Seen'])).get(uid);
-    if (now) view.meta.set(uid, { ...meta, flags: now });
-    flagsChanged = true;
-  }
+  // RFC 7162 §3.1: a flag change this FETCH made carries UID and MODSEQ under CONDSTORE.
+  if (flagsChanged && condstore && !withUid && !items.some((i) => i.kind === 'UID'))
+    out.unshift(raw('UID'), uid);
   if (items.some((i) => i.kind === 'FLAGS') || flagsChanged) out.push(raw('FLAGS'), view.flagsOf(uid));
+  if (items.some((i) => i.kind === 'MODSEQ') || (flagsChanged && condstore))
+    out.push(raw('MODSEQ'), raw(`(${meta.modseq})`));
   await session.untagged(Buffer.concat([Buffer.from(`${seq} FETCH (`), encodeAll(out), Buffer.from(')')]));
   return true;
+}
+
+/**
+ * Sets \Seen on the messages of a batch that lack it, in one store call (one
+ * lock and one modseq write for the batch, not one per message), and updates
+ * the view: FLAGS and MODSEQ change together. Returns the UIDs it changed.
+ */
+async function markSeen(store: MailStore, view: MailboxView, batch: number[]): Promise<Set<number>> {
+  const unseen = batch.filter((u) => {
+    const meta = view.meta.get(u);
+    return meta && !meta.flags.includes('\\Seen');
+  });
+  if (!unseen.length) return new Set();
+  const result = await store.setFlags(view.name, unseen, 'add', ['\\Seen']);
+  for (const [uid, now] of result) {
+    const meta = view.meta.get(uid);
+    if (meta) view.meta.set(uid, { ...meta, flags: now.flags, modseq: now.modseq });
+  }
+  return new Set(result.keys());
 }
 
 /** `FETCH … (FLAGS)`, `UID FETCH 1:* (FLAGS)`: what every client sends to resync, on the whole folder. */
 function isFlagsSync(items: FetchAtt[]): boolean {
   const kinds = items.map((i) => i.kind);
-  return kinds.every((k) => k === 'UID' || k === 'FLAGS') && new Set(kinds).size === kinds.length;
+  return (
+    kinds.every((k) => k === 'UID' || k === 'FLAGS' || k === 'MODSEQ') && new Set(kinds).size === kinds.length
+  );
 }
 
 /**
@@ -139,6 +172,7 @@ async function flagsSync(
 ): Promise<Status> {
   const uidItem = withUid || items.some((i) => i.kind === 'UID');
   const flagsItem = items.some((i) => i.kind === 'FLAGS');
+  const modseqItem = items.some((i) => i.kind === 'MODSEQ');
   let lines: string[] = [];
   for (const uid of uids) {
     const meta = view.meta.get(uid);
@@ -149,6 +183,7 @@ async function flagsSync(
       const flags = view.recent.has(uid) ? [...meta.flags, '\\Recent'] : meta.flags;
       parts.push(`FLAGS (${flags.join(' ')})`);
     }
+    if (modseqItem) parts.push(`MODSEQ (${meta.modseq})`);
     lines.push(`${view.seqOf(uid)} FETCH (${parts.join(' ')})`);
     if (lines.length >= 1000) {
       await session.untaggedMany(lines);
@@ -157,6 +192,49 @@ async function flagsSync(
   }
   await session.untaggedMany(lines);
   return R.done;
+}
+
+/**
+ * RFC 7162 §3.2.6: the UIDs of `set` expunged after `since`. When the folder
+ * no longer remembers that far back, every UID of the set below UIDNEXT that
+ * is not in the mailbox (§3.2.5.1 lets VANISHED (EARLIER) name UIDs the client
+ * never had). As ranges, so a set like 1:* costs nothing to answer.
+ */
+export async function vanishedSince(
+  store: MailStore,
+  view: MailboxView,
+  set: SeqSet | null,
+  since: number,
+): Promise<string> {
+  const max = Math.max(view.uidNext - 1, view.uids[view.uids.length - 1] ?? 0);
+  const ranges = set ? resolveRanges(set, max) : [[1, max] as [number, number]];
+  const known = await store.expungedSince(view.name, since);
+  if (known) return formatSet(known.filter((u) => inSet(u, ranges) && !view.seqOf(u)));
+  const parts: string[] = [];
+  const sorted = ranges
+    .map(([a, b]) => [a, Math.min(b, max)] as [number, number])
+    .filter(([a, b]) => a <= b)
+    .sort((x, y) => x[0] - y[0]);
+  // Merge overlapping ranges, then take the gaps between the UIDs present.
+  const merged: Array<[number, number]> = [];
+  for (const r of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  let i = 0;
+  for (const [a, b] of merged) {
+    let from = a;
+    while (i < view.uids.length && (view.uids[i] as number) < a) i++;
+    while (i < view.uids.length && (view.uids[i] as number) <= b) {
+      const u = view.uids[i] as number;
+      if (u > from) parts.push(u - 1 > from ? `${from}:${u - 1}` : `${from}`);
+      from = u + 1;
+      i++;
+    }
+    if (from <= b) parts.push(b > from ? `${from}:${b}` : `${from}`);
+  }
+  return parts.join(',');
 }
 
 export const fetch = defineCommand({
@@ -168,22 +246,46 @@ export const fetch = defineCommand({
     const set = parseSeqSet(r);
     r.sp();
     const items = parseFetchItems(r);
-    // CHANGEDSINCE and other fetch modifiers (RFC 7162) are not supported.
-    if (r.peek() === 0x20) throw new ParseError('fetch modifiers not supported');
-    return { set, items };
+    const mods: FetchModifiers = parseFetchModifiers(r);
+    return { set, items, mods };
   },
-  async handle(session, { set, items }, state, ctx) {
+  async handle(session, { set, items: asked, mods }, state, ctx) {
     const view = state.mailbox;
-    const uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
+    let items = asked;
+    const since = mods.changedSince;
+    if (since !== null || items.some((i) => i.kind === 'MODSEQ')) session.enabled.add('CONDSTORE');
+    // RFC 7162 §3.2.6: VANISHED only in UID FETCH, once QRESYNC is enabled.
+    if (mods.vanished && (!ctx.uid || !session.enabled.has('QRESYNC')))
+      return bad('VANISHED needs UID FETCH and QRESYNC');
+    if (since !== null) {
+      // The answer is about the folder now: merge what others changed first.
+      await syncMailbox(session, ctx.uid, true);
+      if (!items.some((i) => i.kind === 'MODSEQ')) items = [...items, { kind: 'MODSEQ' }];
+    }
+    let uids = ctx.uid ? view.byUid(set) : view.bySeq(set);
     if (uids === null) return R.syntax;
+    if (since !== null) {
+      if (mods.vanished) {
+        const gone = await vanishedSince(state.store, view, set, since);
+        if (gone) await session.untagged(`VANISHED (EARLIER) ${gone}`);
+      }
+      uids = uids.filter((u) => (view.meta.get(u)?.modseq ?? 0) > since);
+    }
     if (isFlagsSync(items)) return flagsSync(session, view, uids, items, ctx.uid);
     const needsIndex = items.some((i) => !META_ONLY.has(i.kind));
+    const condstore = session.enabled.has('CONDSTORE');
     let missing = 0;
+    const marks = setsSeen(items) && !view.readOnly;
     for (let i = 0; i < uids.length; i += BATCH) {
       const batch = uids.slice(i, i + BATCH);
       const indexes = needsIndex ? await state.store.summaries(view.name, batch) : new Map();
+      const seen = marks ? await markSeen(state.store, view, batch) : new Set<number>();
       for (const uid of batch) {
-        if (!(await fetchOne(session, state.store, view, uid, items, ctx.uid, indexes.get(uid)))) missing++;
+        const index = indexes.get(uid);
+        if (
+          !(await fetchOne(session, state.store, view, uid, items, ctx.uid, index, seen.has(uid), condstore))
+        )
+          missing++;
       }
     }
     // RFC 3501 §7.4.1 leaves it to us: messages expunged by others cannot be read.

@@ -22,9 +22,11 @@ import { enable, getquota, getquotaroot, id, namespace } from './misc.js';
 import { check, noop } from './noop.js';
 import { search } from './search.js';
 import { examine, select } from './select.js';
+import { sort } from './sort.js';
 import { starttls } from './starttls.js';
 import { status } from './status.js';
 import { store } from './store-cmd.js';
+import { thread } from './thread.js';
 import { syncMailbox } from './util.js';
 
 const ALL: Command[] = [
@@ -55,10 +57,12 @@ const ALL: Command[] = [
   rename,
   search,
   select,
+  sort,
   starttls,
   status,
   store,
   subscribe,
+  thread,
   unselect,
   unsubscribe,
 ];
@@ -66,7 +70,7 @@ const ALL: Command[] = [
 export const commands: ReadonlyMap<string, Command> = new Map(ALL.map((c) => [c.name, c]));
 
 /** RFC 3501 §6.4.8 and extensions: which commands have a UID form. */
-const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
+const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD']);
 
 export async function dispatch(session: Session, tag: string, bytes: Buffer): Promise<void> {
   const r = new Reader(bytes);

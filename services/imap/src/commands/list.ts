@@ -1,6 +1,9 @@
 // LIST and LSUB (RFC 3501 §6.3.8, §6.3.9) with LIST-EXTENDED selection and
-// RETURN options (RFC 5258), SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348)
-// and LIST-STATUS (RFC 5819). Hierarchy delimiter ".".
+// RETURN options (RFC 5258, RECURSIVEMATCH with CHILDINFO), SPECIAL-USE (RFC
+// 6154), CHILDREN (RFC 3348) and LIST-STATUS (RFC 5819). Hierarchy
+// delimiter ".". Subscriptions to names that no longer exist are kept and
+// listed (\Noselect / \NonExistent); parents that exist only through their
+// children are \Noselect.
 import { DELIMITER, mailboxToWire } from '../protocol/mailbox-name.js';
 import { decodeMailboxName } from '../protocol/mutf7.js';
 import { ParseError, type Reader } from '../protocol/reader.js';
@@ -80,13 +83,31 @@ function parseList(r: Reader, lsub: boolean, utf8: boolean): ListArgs {
 }
 
 function attributes(f: FolderInfo, args: ListArgs): string[] {
-  const attrs: string[] = [];
+  // A name only the subscription list knows: \Noselect for LSUB, \NonExistent for LIST (RFC 5258 §3.4).
+  if (f.nonexistent)
+    return args.lsub ? ['\\Noselect'] : ['\\NonExistent', ...(f.subscribed ? ['\\Subscribed'] : [])];
+  const attrs: string[] = f.noselect ? ['\\Noselect'] : [];
   attrs.push(f.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
   if (f.specialUse) attrs.push(f.specialUse);
   if (args.lsub ? false : args.ret.has('SUBSCRIBED') || args.select.has('SUBSCRIBED')) {
     if (f.subscribed) attrs.push('\\Subscribed');
   }
   return attrs;
+}
+
+/**
+ * Names with a subscribed descendant that the pattern does not reach ("%"
+ * stops at them). LSUB returns such a name \Noselect (RFC 3501 §6.3.9);
+ * LIST (SUBSCRIBED RECURSIVEMATCH) returns it with CHILDINFO (RFC 5258 §3.5).
+ */
+function parentsOfSubscribed(folders: readonly FolderInfo[], matches: (n: string) => boolean): Set<string> {
+  const out = new Set<string>();
+  for (const f of folders) {
+    if (!f.subscribed || matches(f.name)) continue;
+    const parts = f.name.split(DELIMITER);
+    for (let i = 1; i < parts.length; i++) out.add(parts.slice(0, i).join(DELIMITER));
+  }
+  return out;
 }
 
 async function run(session: Session, args: ListArgs, store: MailStore): Promise<void> {
@@ -98,16 +119,35 @@ async function run(session: Session, args: ListArgs, store: MailStore): Promise<
     return;
   }
   const regexes = args.patterns.map((p) => patternToRegExp(args.ref + p));
-  for (const f of folders) {
-    if (!regexes.some((re) => re.test(f.name))) continue;
-    if ((args.lsub || args.select.has('SUBSCRIBED')) && !f.subscribed) continue;
+  const matches = (name: string) => regexes.some((re) => re.test(name));
+  const subscribedOnly = args.lsub || args.select.has('SUBSCRIBED');
+  const cut = subscribedOnly ? parentsOfSubscribed(folders, matches) : new Set<string>();
+  const all = new Map(folders.map((f) => [f.name, f]));
+  for (const name of cut)
+    if (!all.has(name))
+      all.set(name, { name, specialUse: null, subscribed: false, hasChildren: true, nonexistent: true });
+  const utf8 = session.enabled.has('UTF8=ACCEPT');
+  for (const f of all.values()) {
+    if (!matches(f.name)) continue;
+    // RFC 3501 §6.3.9: a subscription outlives its mailbox; plain LIST shows only what exists.
+    if (f.nonexistent && !subscribedOnly) continue;
+    let extended = '';
+    let attrs: string[];
+    if (subscribedOnly && !f.subscribed) {
+      if (!cut.has(f.name)) continue;
+      if (args.lsub) attrs = ['\\Noselect'];
+      else if (args.select.has('RECURSIVEMATCH'))
+        attrs = f.nonexistent ? ['\\NonExistent'] : attributes(f, args);
+      else continue;
+    } else attrs = attributes(f, args);
+    if (!args.lsub && args.select.has('RECURSIVEMATCH') && cut.has(f.name))
+      extended = ' ("CHILDINFO" ("SUBSCRIBED"))';
     if (args.select.has('SPECIAL-USE') && !f.specialUse) continue;
-    const attrs = attributes(f, args);
-    const wire = encode(astring(mailboxToWire(f.name, session.enabled.has('UTF8=ACCEPT')))).toString(
-      'latin1',
-    );
-    await session.untagged(`${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wire}`);
-    if (args.statusItems) await statusLine(session, store, f.name, args.statusItems);
+    const wire = encode(astring(mailboxToWire(f.name, utf8), utf8)).toString('latin1');
+    await session.untagged(`${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wire}${extended}`);
+    // RFC 5819 §1: no STATUS for a \Noselect name.
+    if (args.statusItems && !f.noselect && !f.nonexistent)
+      await statusLine(session, store, f.name, args.statusItems);
   }
 }
 

@@ -1,33 +1,49 @@
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3–§6.3.7),
-// CREATE with USE (RFC 6154 §3, CREATE-SPECIAL-USE).
+// CREATE with USE (RFC 6154 §3, CREATE-SPECIAL-USE). DELETE of a folder with
+// children removes it and its messages; the name stays, \Noselect, while
+// the children exist (§6.3.4; the store lists it so). RENAME INBOX moves its
+// messages to the new name and leaves INBOX, empty, with its children (§6.3.5).
 import { SPECIAL_USE } from '@postamt/maildir';
-import { ParseError } from '../protocol/reader.js';
+import { DELIMITER, InvalidMailboxName, mailboxFromWire } from '../protocol/mailbox-name.js';
+import { ParseError, type Reader } from '../protocol/reader.js';
 import { no, R } from '../responses.js';
 import { AUTHED, defineCommand } from './command.js';
 import { mailboxArg } from './util.js';
+
+/**
+ * RFC 3501 §6.3.3: a name suffixed with the delimiter announces that the
+ * client means to create names under it; the name without it is created.
+ */
+function createName(r: Reader, ctx: { utf8: boolean }): string {
+  let wire = r.astring();
+  if (wire.length > 1 && wire[wire.length - 1] === DELIMITER.charCodeAt(0)) wire = wire.subarray(0, -1);
+  const res = mailboxFromWire(wire, ctx.utf8);
+  if (!res.ok) throw new InvalidMailboxName();
+  return res.name;
+}
 
 export const create = defineCommand({
   name: 'CREATE',
   states: AUTHED,
   parse(r, ctx) {
     r.sp();
-    const name = mailboxArg(r, ctx);
-    let use: string | null = null;
+    const name = createName(r, ctx);
+    let uses: string[] = [];
     if (r.take(' ')) {
       // create-param = "USE" SP "(" use-attr *(SP use-attr) ")" (RFC 6154 §6)
       r.expect('(');
       if (!r.keyword('USE')) throw new ParseError('unknown CREATE parameter');
       r.sp();
-      const uses = r.list(() => (r.take('\\') ? `\\${r.atom()}` : r.atom()));
+      uses = r.list(() => (r.take('\\') ? `\\${r.atom()}` : r.atom()));
       r.expect(')');
-      use = uses[0] ?? null;
     }
-    return { name, use };
+    return { name, uses };
   },
-  async handle(_session, { name, use }, state) {
+  async handle(_session, { name, uses }, state) {
     // The Maildir store gives special use by name (Sent, Drafts, Junk, Trash, Archive),
-    // so USE is accepted only where it agrees with the name (RFC 6154 §3 allows refusing).
-    if (use && SPECIAL_USE[name]?.toLowerCase() !== use.toLowerCase())
+    // so USE is accepted only where it agrees with the name; a folder has one use, so
+    // any other attribute in the list cannot be assigned (RFC 6154 §3: NO [USEATTR]).
+    if (uses.some((u) => SPECIAL_USE[name]?.toLowerCase() !== u.toLowerCase()))
       return no('Special-use attribute not supported for this name', 'USEATTR');
     await state.store.createFolder(name);
     return R.done;

@@ -33,8 +33,12 @@ export const id = defineCommand({
   },
 });
 
-/** RFC 6855 UTF8=ACCEPT: UTF-8 mailbox names (and quoted strings) from here on. */
-const ENABLEABLE = ['UTF8=ACCEPT'];
+/**
+ * RFC 6855 UTF8=ACCEPT: UTF-8 mailbox names (and quoted strings) from here on.
+ * RFC 7162 CONDSTORE: MODSEQ in flag-change FETCHes; QRESYNC (which implies
+ * CONDSTORE, §3.2.3) VANISHED instead of EXPUNGE and SELECT (QRESYNC ...).
+ */
+const ENABLEABLE = ['UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
 
 export const enable = defineCommand({
   name: 'ENABLE',
@@ -49,6 +53,7 @@ export const enable = defineCommand({
     // RFC 5161 §3.1: list only what this command newly enabled; unknown names are ignored.
     const now = caps.filter((c) => ENABLEABLE.includes(c) && !session.enabled.has(c));
     for (const c of now) session.enabled.add(c);
+    if (now.includes('QRESYNC')) session.enabled.add('CONDSTORE');
     await session.untagged(`ENABLED${now.map((c) => ` ${c}`).join('')}`);
     return R.done;
   },

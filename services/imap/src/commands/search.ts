@@ -1,9 +1,11 @@
-// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH RETURN (RFC 4731).
+// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH RETURN (RFC 4731)
+// and the MODSEQ key (RFC 7162 §3.1.5: the result ends with the highest
+// modseq of the messages found; the key enables CONDSTORE).
 // Matching is in search-eval.ts; per message it loads only what the program
 // needs: the cached index, the cached header fields, the header bytes, or the
 // whole message.
 import { coveredByHeads, headsMessage } from '../header-cache.js';
-import { parseSearch } from '../protocol/search-args.js';
+import { parseSearch, usesModseq } from '../protocol/search-args.js';
 import { formatSet } from '../protocol/sequence.js';
 import { R } from '../responses.js';
 import { matches, NEED, needOf } from '../search-eval.js';
@@ -25,6 +27,9 @@ export const search = defineCommand({
     // Header keys over the cached fields need no file (header-cache.ts).
     const fromHeads = coveredByHeads(program.key);
     const hits: number[] = [];
+    const withModseq = usesModseq(program.key);
+    if (withModseq) session.enabled.add('CONDSTORE');
+    let highest = 0;
     const uids = [...view.uids];
     for (let i = 0; i < uids.length; i += BATCH) {
       const batch = uids.slice(i, i + BATCH);
@@ -58,8 +63,10 @@ export const search = defineCommand({
           bytes = files.get(uid) ?? (await store.read(view.name, uid, limit).catch(() => null));
           if (!bytes) continue;
         }
-        if (matches(program.key, { view, uid, meta, index: idx, bytes }))
+        if (matches(program.key, { view, uid, meta, index: idx, bytes })) {
           hits.push(ctx.uid ? uid : view.seqOf(uid));
+          highest = Math.max(highest, meta.modseq);
+        }
       }
     }
     if (program.returnOpts) {
@@ -71,9 +78,11 @@ export const search = defineCommand({
       if (o.includes('MAX') && hits.length) parts.push(`MAX ${hits[hits.length - 1]}`);
       if (o.includes('ALL') && hits.length) parts.push(`ALL ${formatSet(hits)}`);
       if (o.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
+      if (withModseq && hits.length) parts.push(`MODSEQ ${highest}`);
       await session.untagged(`ESEARCH ${parts.join(' ')}`);
     } else {
-      await session.untagged(`SEARCH${hits.map((h) => ` ${h}`).join('')}`);
+      const tail = withModseq && hits.length ? ` (MODSEQ ${highest})` : '';
+      await session.untagged(`SEARCH${hits.map((h) => ` ${h}`).join('')}${tail}`);
     }
     return R.done;
   },

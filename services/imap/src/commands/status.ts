@@ -1,4 +1,5 @@
-// STATUS (RFC 3501 §6.3.10, SIZE from RFC 8438), also used by LIST-STATUS (RFC 5819).
+// STATUS (RFC 3501 §6.3.10, SIZE from RFC 8438, HIGHESTMODSEQ from RFC 7162
+// §3.1.6), also used by LIST-STATUS (RFC 5819).
 import { mailboxToWire } from '../protocol/mailbox-name.js';
 import { ParseError, type Reader } from '../protocol/reader.js';
 import { astring, encode } from '../protocol/serialize.js';
@@ -8,7 +9,7 @@ import type { MailStore } from '../store.js';
 import { AUTHED, defineCommand } from './command.js';
 import { mailboxArg } from './util.js';
 
-const ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE'] as const;
+const ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ'] as const;
 export type StatusItem = (typeof ITEMS)[number];
 
 export function parseStatusItems(r: Reader): StatusItem[] {
@@ -33,9 +34,11 @@ export async function statusLine(
     UIDVALIDITY: st.uidValidity,
     UNSEEN: st.unseen,
     SIZE: st.size,
+    HIGHESTMODSEQ: st.highestModseq,
   };
   const body = items.map((i) => `${i} ${values[i]}`).join(' ');
-  const wire = encode(astring(mailboxToWire(name, session.enabled.has('UTF8=ACCEPT'))));
+  const utf8 = session.enabled.has('UTF8=ACCEPT');
+  const wire = encode(astring(mailboxToWire(name, utf8), utf8));
   await session.untagged(`STATUS ${wire.toString('latin1')} (${body})`);
 }
 

@@ -1,6 +1,7 @@
 // Helpers shared by several commands: mailbox arguments, login completion,
 // mailbox synchronisation.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Extensions } from '../mailbox-view.js';
 import { InvalidMailboxName, mailboxFromWire } from '../protocol/mailbox-name.js';
 import type { Reader } from '../protocol/reader.js';
 import { ok, R, type Status } from '../responses.js';
@@ -45,5 +46,10 @@ export async function syncMailbox(session: Session, allowExpunge: boolean, force
   const view = state.mailbox;
   if (!force && !view.dirty && Date.now() - view.syncedAt < RESYNC_MS) return;
   const snap = await state.store.open(view.name, !view.readOnly);
-  for (const line of view.sync(snap, allowExpunge)) await session.untagged(line);
+  for (const line of view.sync(snap, allowExpunge, extensions(session))) await session.untagged(line);
+}
+
+/** RFC 7162: what CONDSTORE and QRESYNC change in this session's responses. */
+export function extensions(session: Session): Extensions {
+  return { condstore: session.enabled.has('CONDSTORE'), qresync: session.enabled.has('QRESYNC') };
 }

@@ -1,5 +1,6 @@
 // FETCH data items (RFC 3501 §6.4.5, §9 fetch-att): macros, BODY[section]<partial>,
-// BODY.PEEK, HEADER.FIELDS (.NOT). Pure parse into a typed list.
+// BODY.PEEK, HEADER.FIELDS (.NOT), MODSEQ; and the fetch modifiers CHANGEDSINCE
+// and VANISHED (RFC 7162 §3.1.4.1, §3.2.6). Pure parse into typed values.
 import { ParseError, type Reader } from './reader.js';
 
 export interface Section {
@@ -11,7 +12,7 @@ export interface Section {
 }
 
 export type FetchAtt =
-  | { kind: 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'UID' }
+  | { kind: 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' }
   | { kind: 'BODY' } // BODY without section: non-extensible BODYSTRUCTURE
   | { kind: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
   | { kind: 'SECTION'; peek: boolean; section: Section; partial: { start: number; length: number } | null };
@@ -33,6 +34,7 @@ const SIMPLE = [
   'ENVELOPE',
   'BODYSTRUCTURE',
   'UID',
+  'MODSEQ',
 ] as const;
 
 /** Deeper than the MIME indexer nests (100 levels, as Dovecot); the line length caps it anyway. */
@@ -112,4 +114,42 @@ export function parseFetchItems(r: Reader): FetchAtt[] {
     if (r.keyword(name)) return kinds.map((kind) => ({ kind }) as FetchAtt);
   }
   return [fetchAtt(r)];
+}
+
+/** Mod-sequences are below 2^63 (RFC 7162 §7); ours stay far below 2^53, so larger ones compare as "above all". */
+const MAX_MODSEQ_DIGITS = 19;
+
+/** mod-sequence-value = 1*DIGIT (RFC 7162 §7); `zero` allows mod-sequence-valzer. */
+export function parseModseq(r: Reader, zero = false): number {
+  const start = r.pos;
+  while (r.peek() >= 0x30 && r.peek() <= 0x39) r.pos++;
+  const text = r.buf.toString('latin1', start, r.pos);
+  if (!text || text.length > MAX_MODSEQ_DIGITS) throw new ParseError('expected a mod-sequence');
+  const n = Math.min(Number(text), Number.MAX_SAFE_INTEGER);
+  if (n === 0 && !zero) throw new ParseError('expected a non-zero mod-sequence');
+  return n;
+}
+
+export interface FetchModifiers {
+  /** CHANGEDSINCE: only messages whose modseq is above this. */
+  changedSince: number | null;
+  /** VANISHED (UID FETCH under QRESYNC): also report UIDs expunged since. */
+  vanished: boolean;
+}
+
+/** [SP "(" fetch-modifier *(SP fetch-modifier) ")"] after the fetch items. */
+export function parseFetchModifiers(r: Reader): FetchModifiers {
+  const mods: FetchModifiers = { changedSince: null, vanished: false };
+  if (!r.take(' ')) return mods;
+  r.list(() => {
+    if (r.keyword('CHANGEDSINCE')) {
+      r.sp();
+      mods.changedSince = parseModseq(r);
+    } else if (r.keyword('VANISHED')) mods.vanished = true;
+    else throw new ParseError('unknown fetch modifier');
+    return null;
+  }, false);
+  // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE.
+  if (mods.vanished && mods.changedSince === null) throw new ParseError('VANISHED without CHANGEDSINCE');
+  return mods;
 }

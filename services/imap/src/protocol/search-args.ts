@@ -3,6 +3,7 @@
 // Encoding Standard knows (RFC 3501 §6.4.4: others get NO [BADCHARSET]);
 // 8-bit strings without CHARSET are taken as UTF-8, like Dovecot does.
 import { TextDecoder } from 'node:util';
+import { parseModseq } from './fetch-args.js';
 import { parseDate, parseFlag } from './flags.js';
 import { MAX_DEPTH, ParseError, type Reader } from './reader.js';
 import { parseSeqSet, type SeqSet } from './sequence.js';
@@ -17,6 +18,8 @@ export type SearchKey =
   | { op: 'size'; cmp: 'larger' | 'smaller'; n: number }
   | { op: 'seq'; set: SeqSet }
   | { op: 'uid'; set: SeqSet }
+  /** RFC 7162 §3.1.5: modseq at least this (one modseq per message, so the entry name is not kept). */
+  | { op: 'modseq'; modseq: number }
   | { op: 'not'; key: SearchKey }
   | { op: 'or'; a: SearchKey; b: SearchKey }
   | { op: 'and'; keys: SearchKey[] };
@@ -123,6 +126,20 @@ function key(r: Reader, depth: number, decode: Decode): SearchKey {
     case 'UID':
       r.sp();
       return { op: 'uid', set: parseSeqSet(r) };
+    case 'MODSEQ': {
+      // MODSEQ [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+      r.sp();
+      if (r.peek() === 0x22) {
+        const entry = r.quoted().toString('latin1').toLowerCase();
+        if (!entry.startsWith('/flags/')) throw new ParseError('bad MODSEQ entry name');
+        r.sp();
+        const type = r.atom().toLowerCase();
+        if (type !== 'priv' && type !== 'shared' && type !== 'all')
+          throw new ParseError('bad MODSEQ entry type');
+        r.sp();
+      }
+      return { op: 'modseq', modseq: parseModseq(r, true) };
+    }
     default:
       throw new ParseError('unknown search key');
   }
@@ -155,4 +172,20 @@ export function parseSearch(r: Reader): SearchProgram {
   const keys: SearchKey[] = [key(r, 0, decode)];
   while (r.take(' ')) keys.push(key(r, 0, decode));
   return { charset, key: keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys }, returnOpts };
+}
+
+/** The program uses the MODSEQ key: the result carries the highest modseq found (RFC 7162 §3.1.5). */
+export function usesModseq(k: SearchKey): boolean {
+  switch (k.op) {
+    case 'modseq':
+      return true;
+    case 'not':
+      return usesModseq(k.key);
+    case 'or':
+      return usesModseq(k.a) || usesModseq(k.b);
+    case 'and':
+      return k.keys.some(usesModseq);
+    default:
+      return false;
+  }
 }

@@ -64,8 +64,19 @@ export function encodeAll(values: readonly Wire[]): Buffer {
   return Buffer.concat(out);
 }
 
-/** astring for mailbox names in LIST/STATUS: atom when it can be, else quoted/literal. */
-export function astring(s: string): Wire {
+/**
+ * astring for mailbox names in LIST/STATUS: atom when it can be, else quoted/literal.
+ * With `utf8` (UTF8=ACCEPT enabled) a non-ASCII name is a quoted string of
+ * UTF-8 (RFC 6855 §3: quoted =/ DQUOTE *uQUOTED-CHAR DQUOTE).
+ */
+export function astring(s: string, utf8 = false): Wire {
   if (/^[\x21-\x7e]+$/.test(s) && !/[(){%*"\\]/.test(s) && s.toUpperCase() !== 'NIL') return raw(s);
+  if (utf8 && /[^\x00-\x7f]/.test(s) && !/[\x00-\x1f\x7f]/.test(s) && Buffer.byteLength(s) <= 1024)
+    return raw(
+      `"${Buffer.from(
+        s.replace(/[\\"]/g, (m) => `\\${m}`),
+        'utf8',
+      ).toString('latin1')}"`,
+    );
   return s;
 }

@@ -1,0 +1,98 @@
+// SORT keys (RFC 5256 §3, RFC 5957 §3) and the ordering of a SORT program.
+// Strings compare as i;unicode-casemap octets (the RFC's default collation is
+// i;ascii-casemap; RFC 5256 §3 lets a server use a richer one, and Dovecot,
+// our reference, uses i;unicode-casemap). Equal keys fall to the next
+// criterion, and finally to the sequence number (RFC 5256 §3: "sorted in the
+// order in which they appear in the mailbox"); REVERSE never applies to that
+// last tie-break.
+import { parseAddressList } from '@postamt/mime';
+import type { SortCriterion, SortKey } from '../protocol/sort-args.js';
+import { baseSubject } from './base-subject.js';
+import type { Fields, Matched } from './collect.js';
+import { decodeHeader, titlecaseDecomposed } from './header-text.js';
+import { sortDate } from './sort-date.js';
+
+const unfold = (v: string): string => v.replace(/\r?\n(?=[ \t])/g, '');
+const fromBinary = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
+
+/** The first address of an address field as written; only a display name is RFC 2047-decoded. */
+function firstAddress(value: string | null) {
+  if (value === null) return null;
+  return parseAddressList(unfold(value))[0] ?? null;
+}
+
+/** RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address. */
+function mailboxKey(value: string | null): string {
+  const a = firstAddress(value);
+  return a?.mailbox ? fromBinary(a.mailbox) : '';
+}
+
+/** RFC 5957 §3 DISPLAYFROM/DISPLAYTO: the decoded display name, else the addr-spec. */
+function displayKey(value: string | null): string {
+  const a = firstAddress(value);
+  if (!a) return '';
+  if (a.name) {
+    const name = decodeHeader(a.name);
+    if (name !== '') return name;
+  }
+  if (a.mailbox !== null && a.domain !== null) return fromBinary(`${a.mailbox}@${a.domain}`);
+  return a.mailbox !== null ? fromBinary(a.mailbox) : '';
+}
+
+/** RFC 5256 §2.2 sent date, falling back to INTERNALDATE. */
+export const sentDate = (m: Matched): number => sortDate(m.fields.date) || m.arrival;
+
+/** The subject as both SORT SUBJECT and THREAD compare it. */
+export const subjectKey = (fields: Fields): Buffer =>
+  Buffer.from(fields.subject === null ? '' : baseSubject(fields.subject).base, 'utf8');
+
+type Value = number | Buffer;
+
+/** A string key in i;unicode-casemap form; it ends at a NUL, as Dovecot's C strings do. */
+const text = (s: string) => Buffer.from(titlecaseDecomposed(s.split('\0', 1)[0] as string), 'utf8');
+
+/** The string keys, from one header field value each. */
+const STRING_KEYS: Record<
+  Exclude<SortKey, 'ARRIVAL' | 'DATE' | 'SIZE'>,
+  [keyof Fields, (v: string | null) => Buffer]
+> = {
+  SUBJECT: ['subject', (v) => Buffer.from(v === null ? '' : baseSubject(v).base, 'utf8')],
+  FROM: ['from', (v) => text(mailboxKey(v))],
+  TO: ['to', (v) => text(mailboxKey(v))],
+  CC: ['cc', (v) => text(mailboxKey(v))],
+  DISPLAYFROM: ['from', (v) => text(displayKey(v))],
+  DISPLAYTO: ['to', (v) => text(displayKey(v))],
+};
+
+/** Key values per message; string keys are computed once per distinct field value (senders repeat). */
+function keyOf(m: Matched, key: SortKey, memo: Map<string, Buffer>): Value {
+  if (key === 'ARRIVAL') return m.arrival;
+  if (key === 'DATE') return sentDate(m);
+  if (key === 'SIZE') return m.size;
+  const [field, make] = STRING_KEYS[key];
+  const value = m.fields[field];
+  const id = value === null ? key : `${key}:${value}`;
+  let k = memo.get(id);
+  if (k === undefined) {
+    k = make(value);
+    memo.set(id, k);
+  }
+  return k;
+}
+
+const compare = (a: Value, b: Value): number =>
+  typeof a === 'number' ? a - (b as number) : Buffer.compare(a, b as Buffer);
+
+/** The matched messages in the order of the sort program. */
+export function sortMessages(messages: Matched[], criteria: readonly SortCriterion[]): Matched[] {
+  const memo = new Map<string, Buffer>();
+  const rows = messages.map((m) => ({ m, keys: criteria.map((c) => keyOf(m, c.key, memo)) }));
+  rows.sort((x, y) => {
+    for (let i = 0; i < criteria.length; i++) {
+      const d = compare(x.keys[i] as Value, y.keys[i] as Value);
+      if (d !== 0) return (criteria[i] as SortCriterion).reverse ? -d : d;
+    }
+    return x.m.seq - y.m.seq;
+  });
+  return rows.map((r) => r.m);
+}
