@@ -41,6 +41,12 @@ export const commonShape = {
   metricsPort: port.default(9090),
   /** Address the listeners bind to. */
   bind: z.string().min(1).default('0.0.0.0'),
+  /**
+   * How long a service may take to stop on SIGTERM: sessions and jobs in flight
+   * finish within it, then it exits. The orchestrator's grace period (compose
+   * stop_grace_period, Kubernetes terminationGracePeriodSeconds) must be longer.
+   */
+  stopTimeout: duration.refine((ms) => ms >= 1000, 'expected a duration of at least 1s').prefault('30s'),
 };
 
 markSecret('redisUrl');

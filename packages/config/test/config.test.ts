@@ -83,6 +83,7 @@ describe('loadConfig', () => {
         POSTAMT_TLS_KEY: '/k.pem',
         POSTAMT_GREYLIST_DELAY: '5m',
         POSTAMT_SMTP_PORT: '2525',
+        POSTAMT_STOP_TIMEOUT: '10m',
       },
     });
     expect(c.data).toBe('/srv/postamt');
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
     });
     expect(c.greylistDelay).toBe(300_000);
     expect(c.smtpPort).toBe(2525);
+    expect(c.stopTimeout).toBe(600_000);
   });
 
   it('applies defaults', () => {
@@ -107,6 +109,7 @@ describe('loadConfig', () => {
     expect(c.greylistDelay).toBe(300_000);
     expect(c.dnsServers).toEqual([]);
     expect(c.smtpPort).toBe(25);
+    expect(c.stopTimeout).toBe(30_000);
   });
 
   it('reads a YAML file named by POSTAMT_CONFIG; the environment wins', () => {
@@ -144,6 +147,12 @@ describe('loadConfig', () => {
     expect(msg).toMatch(/POSTAMT_GREYLIST_DELAY: got "soon", expected a duration/);
     expect(msg).toMatch(/POSTAMT_SMTP_PORT: got "99999"/);
     expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('refuses a stop timeout too short to finish anything', () => {
+    expect(() => loadConfig(schema, { service: 'intake', env: { POSTAMT_STOP_TIMEOUT: '0' } })).toThrow(
+      /POSTAMT_STOP_TIMEOUT: got "0", expected a duration of at least 1s/,
+    );
   });
 
   it('checks settings that belong together', () => {

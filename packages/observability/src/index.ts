@@ -1,4 +1,4 @@
-export { onShutdown } from './lifecycle.js';
+export { drainTime, onShutdown } from './lifecycle.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { Counter, createRegistry, Gauge, Histogram, Registry } from './metrics.js';
 export {

@@ -14,6 +14,8 @@ export interface OpsServerOptions {
   host?: string;
   registry: Registry;
   checks?: Record<string, ReadinessCheck>;
+  /** Shown in /readyz (`warnings`) when they return text; they never make the service unready. */
+  warnings?: Record<string, () => string | null>;
   /** Checks may not hang the probe. */
   checkTimeoutMs?: number;
 }
@@ -48,6 +50,18 @@ export async function readiness(
   return { ready: results.every((r) => r === null), checks: out };
 }
 
+/** `{ warnings: {...} }` when any warning has text, else nothing (the body stays as it was). */
+function warningsOf(warnings: Record<string, () => string | null> = {}): {
+  warnings?: Record<string, string>;
+} {
+  const out: Record<string, string> = {};
+  for (const [name, get] of Object.entries(warnings)) {
+    const text = get();
+    if (text) out[name] = text;
+  }
+  return Object.keys(out).length ? { warnings: out } : {};
+}
+
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const checks = options.checks ?? {};
   const server: Server = createServer((req, res) => {
@@ -63,7 +77,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         (r) =>
           res
             .writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
-            .end(`${JSON.stringify(r)}\n`),
+            .end(`${JSON.stringify({ ...r, ...warningsOf(options.warnings) })}\n`),
         () => res.writeHead(500).end(),
       );
     } else if (path === '/metrics') {
