@@ -38,6 +38,52 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Group commit of the spool directory: concurrent commits share its fsyncs. A
+ * caller whose rename came while an fsync was already running waits for the
+ * next one, which starts after that one ends and so covers its rename. The
+ * directory stays open between fsyncs (reopened after an error).
+ */
+class DirSync {
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+  private handle: Promise<FileHandle> | null = null;
+
+  constructor(private readonly dir: string) {}
+
+  private async fsync(): Promise<void> {
+    this.handle ??= open(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const h = this.handle;
+    try {
+      await (await h).sync();
+    } catch (err) {
+      if (this.handle === h) this.handle = null;
+      await h.then((fh) => fh.close()).catch(() => {});
+      throw err;
+    }
+  }
+
+  sync(): Promise<void> {
+    if (!this.running) return this.start();
+    const after = () => {
+      this.next = null;
+      return this.start();
+    };
+    this.next ??= this.running.then(after, after);
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    const p = this.fsync();
+    this.running = p;
+    const clear = () => {
+      if (this.running === p) this.running = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+}
+
 export interface SpoolWriter {
   readonly id: string;
   /** Appends message bytes. */
@@ -62,10 +108,12 @@ export class Spool {
   readonly dir: string;
   readonly tmpDir: string;
   private readonly tag = `${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${process.pid}`;
+  private readonly dirSync: DirSync;
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'spool');
     this.tmpDir = join(this.dir, 'tmp');
+    this.dirSync = new DirSync(this.dir);
   }
 
   async init(): Promise<void> {
@@ -84,37 +132,39 @@ export class Spool {
     const finalPath = this.pathOf(id);
     const fh: FileHandle = await open(tmpPath, 'wx', 0o640);
     const json = Buffer.from(JSON.stringify(full));
-    const head = Buffer.from(`${MAGIC} ${json.length}\n`);
+    // Written with the first message bytes: one write instead of two.
+    let pending: Buffer | null = Buffer.concat([
+      Buffer.from(`${MAGIC} ${json.length}\n`),
+      json,
+      Buffer.from('\n'),
+    ]);
     let size = 0;
     let closed = false;
-    const spoolDir = this.dir;
+    const dirSync = this.dirSync;
     const close = async () => {
       if (!closed) {
         closed = true;
         await fh.close();
       }
     };
-    try {
-      await fh.write(Buffer.concat([head, json, Buffer.from('\n')]));
-    } catch (err) {
-      await close().catch(() => {});
-      await unlink(tmpPath).catch(() => {});
-      throw err;
-    }
     return {
       id,
       get size() {
         return size;
       },
       async write(chunk: Buffer) {
-        await fh.write(chunk);
+        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+        pending = null;
+        await fh.write(data);
         size += chunk.length;
       },
       async commit() {
+        if (pending) await fh.write(pending);
+        pending = null;
         await fh.sync();
-        await close();
-        await rename(tmpPath, finalPath);
-        await fsyncDir(spoolDir);
+        // Renaming an open file is fine; the close need not come first.
+        await Promise.all([close(), rename(tmpPath, finalPath)]);
+        await dirSync.sync();
       },
       async abort() {
         await close().catch(() => {});

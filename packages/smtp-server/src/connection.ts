@@ -14,7 +14,7 @@ import { dispatch } from './commands/index.js';
 import { readMessage } from './data-phase.js';
 import type { HookReply, SmtpHooks } from './hooks.js';
 import { Input } from './input.js';
-import type { ClientLimits } from './limits.js';
+import type { ClientLimiter } from './limits.js';
 import type { ResolvedOptions, SmtpLogger } from './options.js';
 import { lineLimit, MAX_LINE } from './parser.js';
 import { parseProxyHeader } from './proxy.js';
@@ -64,7 +64,7 @@ export class Connection implements CommandContext {
     private socket: Socket,
     readonly options: ResolvedOptions,
     readonly hooks: SmtpHooks,
-    readonly limits: ClientLimits,
+    readonly limits: ClientLimiter,
   ) {
     const id = `${Date.now().toString(36)}${(sequence++ % 1296).toString(36).padStart(2, '0')}`;
     this.remoteAddress = plainIp(socket.remoteAddress);
@@ -164,7 +164,7 @@ export class Connection implements CommandContext {
   async run(): Promise<void> {
     try {
       if (this.options.proxyProtocol && !(await this.readProxyHeader())) return;
-      if (!this.limits.openConnection(this.remoteAddress)) {
+      if (!(await this.limits.openConnection(this.remoteAddress))) {
         this.log.info({ client: this.remoteAddress }, 'too many connections from client');
         this.close(Replies.tooManyConnections);
         return;

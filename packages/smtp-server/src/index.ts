@@ -12,7 +12,13 @@ export {
   type HookReply,
   type SmtpHooks,
 } from './hooks.js';
-export { type ClientLimitOptions, ClientLimits, clientKey } from './limits.js';
+export {
+  type ClientLimiter,
+  type ClientLimitOptions,
+  ClientLimits,
+  clientKey,
+  type RateKind,
+} from './limits.js';
 export { type LineScan, scanLine } from './line-scan.js';
 export type { SmtpLogger, SmtpServerOptions, Timeouts } from './options.js';
 export {

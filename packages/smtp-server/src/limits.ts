@@ -1,15 +1,18 @@
-// Per-client limits, as Postfix's anvil: concurrent connections, and messages
-// (MAIL FROM) and recipients (RCPT TO) per time window, per client address.
-// State is in this process's memory only: with N intake replicas a client may
-// get N times the configured rate (the connection limit is per replica too).
-// A fixed window (anvil_rate_time_unit) is simple and good enough against
-// floods; clients matching `exempt` (e.g. loopback, a monitoring host) are
-// never limited. IPv6 clients are counted per /64, since one host usually owns
-// a whole /64.
+// Per-client limits, as Postfix's anvil: concurrent connections, and new
+// connections, messages (MAIL FROM) and recipients (RCPT TO) per time window,
+// per client address. ClientLimits keeps its counts in this process's memory;
+// an application with several replicas passes its own ClientLimiter (the
+// intake shares the rates through Redis) and may use ClientLimits as the
+// local fallback. Windows are fixed and aligned to multiples of `windowMs`
+// (anvil_rate_time_unit), so every replica counts in the same window. Clients
+// matching `exempt` (e.g. loopback, a monitoring host) are never limited.
+// IPv6 clients are counted per /64, since one host usually owns a whole /64.
 
 export interface ClientLimitOptions {
   /** Concurrent connections per client; 0 = no limit. */
   connections: number;
+  /** New connections per client per window; 0 = no limit. */
+  connectionRate?: number;
   /** MAIL FROM commands per client per window; 0 = no limit. */
   messages: number;
   /** RCPT TO commands per client per window; 0 = no limit. */
@@ -18,8 +21,21 @@ export interface ClientLimitOptions {
   exempt?: (ip: string) => boolean;
 }
 
+/** What the SMTP layer asks before it lets a client go on; a promise may ask a shared store. */
+export interface ClientLimiter {
+  /** Counts a new connection; false refuses it (and it is not counted). */
+  openConnection(ip: string): boolean | Promise<boolean>;
+  /** Called once for every connection that openConnection let in. */
+  closeConnection(ip: string): void;
+  takeMessage(ip: string): boolean | Promise<boolean>;
+  takeRecipient(ip: string): boolean | Promise<boolean>;
+}
+
+export type RateKind = 'connections' | 'messages' | 'recipients';
+
 interface Window {
-  start: number;
+  index: number;
+  connections: number;
   messages: number;
   recipients: number;
 }
@@ -37,21 +53,38 @@ export function clientKey(ip: string): string {
     .join(':')}::/64`;
 }
 
-export class ClientLimits {
+export class ClientLimits implements ClientLimiter {
   private readonly connections = new Map<string, number>();
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    private readonly o: ClientLimitOptions,
+    readonly o: ClientLimitOptions,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private exempt(ip: string): boolean {
+  exempt(ip: string): boolean {
     return this.o.exempt?.(ip) ?? false;
   }
 
-  /** Counts a new connection; false when the client already has its maximum (not counted then). */
+  /** The configured limit of one rate; 0 = none. */
+  limit(kind: RateKind): number {
+    return kind === 'connections' ? (this.o.connectionRate ?? 0) : this.o[kind];
+  }
+
+  /** Index of the current window; the same in every process with the same clock. */
+  windowIndex(): number {
+    return Math.floor(this.now() / this.o.windowMs);
+  }
+
   openConnection(ip: string): boolean {
+    if (!this.openConcurrent(ip)) return false;
+    if (this.take(ip, 'connections')) return true;
+    this.closeConnection(ip);
+    return false;
+  }
+
+  /** The concurrency half of openConnection (always per process). */
+  openConcurrent(ip: string): boolean {
     const key = clientKey(ip);
     const n = this.connections.get(key) ?? 0;
     if (this.o.connections > 0 && n >= this.o.connections && !this.exempt(ip)) return false;
@@ -67,29 +100,31 @@ export class ClientLimits {
   }
 
   takeMessage(ip: string): boolean {
-    return this.take(ip, 'messages', this.o.messages);
+    return this.take(ip, 'messages');
   }
 
   takeRecipient(ip: string): boolean {
-    return this.take(ip, 'recipients', this.o.recipients);
+    return this.take(ip, 'recipients');
   }
 
-  private take(ip: string, what: 'messages' | 'recipients', limit: number): boolean {
+  /** Counts one event in this process's window; false when the limit is already reached. */
+  take(ip: string, kind: RateKind): boolean {
+    const limit = this.limit(kind);
     if (limit <= 0 || this.exempt(ip)) return true;
     const key = clientKey(ip);
-    const now = this.now();
+    const index = this.windowIndex();
     let w = this.windows.get(key);
-    if (!w || now - w.start >= this.o.windowMs) {
-      if (this.windows.size > 100_000) this.prune(now);
-      w = { start: now, messages: 0, recipients: 0 };
+    if (!w || w.index !== index) {
+      if (this.windows.size > 100_000) this.prune(index);
+      w = { index, connections: 0, messages: 0, recipients: 0 };
       this.windows.set(key, w);
     }
-    if (w[what] >= limit) return false;
-    w[what]++;
+    if (w[kind] >= limit) return false;
+    w[kind]++;
     return true;
   }
 
-  private prune(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= this.o.windowMs) this.windows.delete(k);
+  private prune(index: number): void {
+    for (const [k, w] of this.windows) if (w.index !== index) this.windows.delete(k);
   }
 }

@@ -2,7 +2,7 @@
 // §4.5.3 and the timeouts §4.5.3.2; counters follow Postfix's smtpd.
 
 import type { SecureContext } from 'node:tls';
-import type { ClientLimitOptions } from './limits.js';
+import type { ClientLimiter, ClientLimitOptions } from './limits.js';
 import type { PassedClientStore } from './pregreet.js';
 
 /** pino-compatible: `(object, message)`. */
@@ -46,6 +46,8 @@ export interface SmtpServerOptions {
   pregreetWaitMs?: number;
   passedClients?: PassedClientStore;
   limits?: ClientLimitOptions;
+  /** Replaces the in-memory limiter built from `limits` (e.g. one shared by replicas). */
+  limiter?: ClientLimiter;
   maxClients?: number;
   timeouts?: Partial<Timeouts>;
   /** Protocol errors (syntax, sequence, unknown commands) before 421 (Postfix smtpd_hard_error_limit). */
@@ -65,7 +67,7 @@ export interface SmtpServerOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<SmtpServerOptions, 'tls' | 'limits' | 'timeouts' | 'passedClients'>
+  Omit<SmtpServerOptions, 'tls' | 'limits' | 'limiter' | 'timeouts' | 'passedClients'>
 > & {
   tls: SmtpServerOptions['tls'];
   limits: ClientLimitOptions;

@@ -9,14 +9,14 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { Connection } from './connection.js';
 import type { SmtpHooks } from './hooks.js';
-import { ClientLimits } from './limits.js';
+import { type ClientLimiter, ClientLimits } from './limits.js';
 import { type ResolvedOptions, resolveOptions, type SmtpServerOptions } from './options.js';
 import { MemoryPassedClients } from './pregreet.js';
 import { formatReply, Replies } from './replies.js';
 
 export class SmtpServer {
   readonly options: ResolvedOptions;
-  private readonly limits: ClientLimits;
+  private readonly limits: ClientLimiter;
   private readonly connections = new Set<Connection>();
   private readonly server: Server;
 
@@ -27,7 +27,7 @@ export class SmtpServer {
     const o = resolveOptions(options);
     if (o.pregreetWaitMs > 0 && !o.passedClients) o.passedClients = new MemoryPassedClients(24 * 3600_000);
     this.options = o;
-    this.limits = new ClientLimits(o.limits);
+    this.limits = options.limiter ?? new ClientLimits(o.limits);
     // Half-open: a client may pipeline its last commands and shut down its side;
     // it still gets every reply before we close ours.
     // The PROXY header would precede the TLS handshake; not supported together.
@@ -74,7 +74,8 @@ export class SmtpServer {
   listen(port: number, host?: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      // Bursts of connections queue in the kernel instead of overflowing its accept queue (capped by somaxconn).
+      this.server.listen({ port, host, backlog: 4096 }, () => {
         this.server.off('error', reject);
         resolve((this.server.address() as AddressInfo).port);
       });

@@ -89,6 +89,25 @@ describe('ClientLimits', () => {
     now = 1000;
     expect(l.takeMessage('a')).toBe(true);
   });
+
+  it('limits new connections per window, in windows aligned to the clock', () => {
+    let now = 1500;
+    const l = new ClientLimits(
+      { connections: 0, connectionRate: 2, messages: 0, recipients: 0, windowMs: 1000 },
+      () => now,
+    );
+    expect([l.openConnection('a'), l.openConnection('a'), l.openConnection('a')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    // A refused connection is not counted as open: closing the two leaves none.
+    l.closeConnection('a');
+    l.closeConnection('a');
+    expect(l.openConnection('a')).toBe(false);
+    now = 2000; // the next window starts at 2000, not at 2500
+    expect(l.openConnection('a')).toBe(true);
+  });
 });
 
 describe('MemoryPassedClients', () => {

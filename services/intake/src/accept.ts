@@ -3,6 +3,8 @@
 // (fsync + rename + fsync dir), the filter job is added to Redis, and only then
 // is the client told 250 with the queue id. Any failure before that aborts the
 // spool file and answers 451: nothing is left behind and the client retries.
+// The bytes go to the file in few large writes (each write is a trip through
+// the thread pool): a typical message is written once, at the end of DATA.
 
 import type { Readable } from 'node:stream';
 import type { Logger } from '@postamt/observability';
@@ -37,6 +39,32 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Bytes gathered before a write to the spool file: a typical message fits in one write. */
+const WRITE_BATCH = 256 * 1024;
+
+/** Gathers small chunks and hands them to the spool writer in large writes. */
+class BatchedWriter {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly writer: SpoolWriter) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= WRITE_BATCH) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.bytes === 0) return;
+    const data =
+      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
+    this.chunks = [];
+    this.bytes = 0;
+    await this.writer.write(data);
+  }
+}
+
 /** Reads the stream to its end without keeping the bytes. */
 async function drain(stream: Readable): Promise<void> {
   // A stream destroyed by a failed `for await` has nothing left to give (and will not emit 'close' again).
@@ -60,10 +88,17 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
     await drain(msg.stream);
     return spoolFailureReply(err);
   }
-  const log = deps.logger.child({ queueId: writer.id });
+  const id = writer.id;
+  // Built only when there is something to say (a child logger per message costs).
+  let child: Logger | undefined;
+  const log = () => {
+    child ??= deps.logger.child({ queueId: id });
+    return child;
+  };
   const rcpts = msg.envelope.rcptTo;
+  const out = new BatchedWriter(writer);
   try {
-    await writer.write(
+    await out.write(
       receivedHeader({
         helo: msg.envelope.client.helo,
         ptr: msg.envelope.client.ptr,
@@ -77,23 +112,24 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
         date: receivedAt,
       }),
     );
-    for (const h of msg.headers ?? []) await writer.write(Buffer.from(`${h}\r\n`));
-    for await (const chunk of msg.stream) await writer.write(chunk as Buffer);
+    if (msg.headers?.length) await out.write(Buffer.from(msg.headers.map((h) => `${h}\r\n`).join('')));
+    for await (const chunk of msg.stream) await out.write(chunk as Buffer);
+    await out.flush();
   } catch (err) {
-    log.error({ err }, 'spool write failed');
+    log().error({ err }, 'spool write failed');
     await writer.abort();
     await drain(msg.stream);
     return spoolFailureReply(err);
   }
   if (msg.stream.sizeExceeded) {
     await writer.abort();
-    log.info({ size: writer.size }, 'message too big');
+    log().info({ size: writer.size }, 'message too big');
     return Replies.messageTooBig;
   }
   try {
     await writer.commit();
   } catch (err) {
-    log.error({ err }, 'spool commit failed');
+    log().error({ err }, 'spool commit failed');
     await writer.abort();
     return spoolFailureReply(err);
   }
@@ -106,20 +142,21 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
   } catch (err) {
     // Not acknowledged, so not ours: remove the file. Should the job have reached
     // Redis after all, the filter finds no spool file and drops the job.
-    log.error({ err }, 'enqueue failed');
+    log().error({ err }, 'enqueue failed');
     await deps.spool
       .remove(writer.id)
-      .catch((e: unknown) => log.error({ err: e }, 'cannot remove spool file'));
+      .catch((e: unknown) => log().error({ err: e }, 'cannot remove spool file'));
     return Replies.tempQueueFailure;
   }
-  log.info(
-    {
-      from: msg.envelope.mailFrom,
-      to: rcpts.map((r) => r.address),
-      size: writer.size,
-      client: msg.envelope.client.ip,
-    },
-    'queued',
-  );
+  if (deps.logger.isLevelEnabled('info'))
+    log().info(
+      {
+        from: msg.envelope.mailFrom,
+        to: rcpts.map((r) => r.address),
+        size: writer.size,
+        client: msg.envelope.client.ip,
+      },
+      'queued',
+    );
   return Replies.queued(writer.id);
 }

@@ -23,13 +23,26 @@ const smtpShape = {
   smtpPregreetRemember: duration.prefault('1d'),
   /** Expect a PROXY v1/v2 header on every connection (only behind a load balancer). */
   proxyProtocol: booleanish.prefault('off'),
-  /** Concurrent connections per client address (IPv6: per /64); 0 = no limit. */
+  /** Concurrent connections per client address (IPv6: per /64); 0 = no limit. Per intake process. */
   smtpClientConnectionLimit: z.coerce.number().int().min(0).default(50),
-  /** MAIL FROM per client per window; 0 = no limit. Per intake process. */
+  /** New connections per client per window; 0 = no limit. Shared by all replicas (Redis). */
+  smtpClientConnectionRateLimit: z.coerce.number().int().min(0).default(0),
+  /** MAIL FROM per client per window; 0 = no limit. Shared by all replicas (Redis). */
   smtpClientMessageRateLimit: z.coerce.number().int().min(0).default(0),
-  /** RCPT TO per client per window; 0 = no limit. Per intake process. */
+  /** RCPT TO per client per window; 0 = no limit. Shared by all replicas (Redis). */
   smtpClientRecipientRateLimit: z.coerce.number().int().min(0).default(0),
   smtpClientRateWindow: duration.prefault('60s'),
+  /**
+   * Warn (log and /readyz) when this many MX connections in a row came from one
+   * address of `smtpGatewayNetworks` without PROXY protocol: the clients are
+   * probably NATed by a gateway, which makes the IP-based checks meaningless.
+   * 0 = never.
+   */
+  smtpGatewayWarnAfter: z.coerce.number().int().min(0).default(50),
+  /** Where a NAT gateway's address would be: private, shared (CGNAT), ULA and link-local ranges. */
+  smtpGatewayNetworks: cidrList.prefault(
+    '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,fc00::/7,fe80::/10',
+  ),
   /** Clients never limited (as Postfix's smtpd_client_event_limit_exceptions). */
   smtpLimitExceptions: cidrList.prefault('127.0.0.0/8,::1/128'),
   /** Protocol errors before 421 (Postfix smtpd_hard_error_limit). */
@@ -91,6 +104,11 @@ export const intakeSchema = withCommonRules(
     sweepOnStart: booleanish.prefault('true'),
     /** Spool files younger than this may still be waiting for their live intake to add the job. */
     sweepMinAge: duration.prefault('30s'),
+    /**
+     * Threads for file I/O (libuv's pool, default 4). Every message costs two
+     * fsyncs; with few threads, concurrent sessions queue behind slow fsyncs.
+     */
+    ioThreads: z.coerce.number().int().min(4).max(1024).default(16),
     /** How long enqueueing may take before the client gets 451. */
     enqueueTimeoutMs: z.coerce.number().int().min(100).default(5000),
   }),

@@ -1,135 +1,27 @@
 #!/usr/bin/env node
+// intake entry: validates the config, sizes libuv's file I/O thread pool, then
+// starts the service (service.ts). The pool size is read once, when the pool
+// starts, and importing bullmq (through @postamt/queue) already starts it: so
+// the service is imported only after the size is set.
 import { ConfigError } from '@postamt/config';
-// intake: config → Redis, spool, directory → start-up sweep → policy, TLS → MX listener,
-// submission listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → graceful stop.
-import { applySeed, Directory, readSeedFile } from '@postamt/directory';
-import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
-import { connectRedis, pingRedis, Queues, Spool, sweepSpool, waitRedisReady } from '@postamt/queue';
-import { loadTls } from '@postamt/tls';
-import { authHook } from './auth.js';
-import { AuthLimiter } from './auth-limiter.js';
-import { buildPolicy } from './build-policy.js';
-import { loadIntakeConfig } from './config.js';
-import { RedisPassedClients } from './passed-clients.js';
-import { startMxServer } from './server.js';
-import { startSubmissionServers } from './submission.js';
+import { type IntakeConfig, loadIntakeConfig } from './config.js';
 
-async function main(): Promise<void> {
-  const config = loadIntakeConfig();
-  const logger = createLogger({ service: 'intake', level: config.logLevel, format: config.logFormat });
-  const redis = connectRedis(config.redisUrl, 'producer');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const queues = new Queues(connectRedis(config.redisUrl, 'worker'));
-  const directory = new Directory(redis);
-  const spool = new Spool(config.data);
-  await spool.init();
-  // The producer connection refuses commands until it is connected (no offline queue).
-  await waitRedisReady(redis);
-
-  if (config.seed) {
-    const counts = await applySeed(directory, readSeedFile(config.seed));
-    logger.info(counts, 'seed applied');
-  }
-  if (config.sweepOnStart) {
-    const swept = await sweepSpool(spool, queues, { minAgeMs: config.sweepMinAge });
-    if (swept.requeued.length || swept.tmpRemoved.length)
-      logger.warn(swept, 'spool sweep re-queued or removed files');
-  }
-
-  const tls = await loadTls({
-    certFile: config.tlsCert,
-    keyFile: config.tlsKey,
-    dataDir: config.data,
-    hostname: config.hostname,
-  });
-  if (tls.selfSigned) logger.warn('no POSTAMT_TLS_CERT/KEY: using a self-signed certificate');
-  const registry = createRegistry('intake');
-  const policy = buildPolicy({ config, directory, redis, registry, logger });
-  const mx = await startMxServer({
-    policy,
-    tls,
-    spool,
-    queues,
-    directory,
-    logger,
-    hostname: config.hostname,
-    enqueueTimeoutMs: config.enqueueTimeoutMs,
-    port: config.smtpPort,
-    bind: config.bind,
-    maxMessageSize: config.maxMessageSize,
-    maxRecipients: config.maxRecipients,
-    maxClients: config.maxClients,
-    proxyProtocol: config.proxyProtocol,
-    pregreetWaitMs: config.smtpPregreetWait,
-    passedClients: new RedisPassedClients(redis, config.smtpPregreetRemember),
-    limits: {
-      connections: config.smtpClientConnectionLimit,
-      messages: config.smtpClientMessageRateLimit,
-      recipients: config.smtpClientRecipientRateLimit,
-      windowMs: config.smtpClientRateWindow,
-      exceptions: config.smtpLimitExceptions,
-    },
-    maxErrors: config.smtpMaxErrors,
-    commandTimeoutMs: config.smtpCommandTimeout,
-    dataTimeoutMs: config.smtpDataTimeout,
-    bareNewlineDot: config.smtpBareNewlineDot,
-  });
-
-  const submission = await startSubmissionServers({
-    directory,
-    tls,
-    spool,
-    queues,
-    logger,
-    hostname: config.hostname,
-    enqueueTimeoutMs: config.enqueueTimeoutMs,
-    onAuth: authHook({
-      directory,
-      limiter: new AuthLimiter(redis, {
-        maxFailures: { ip: config.submissionAuthMaxFailuresPerIp, account: config.submissionAuthMaxFailures },
-        windowMs: config.submissionAuthFailureWindow,
-        lockoutMs: config.submissionAuthLockout,
-        lockoutMaxMs: config.submissionAuthLockoutMax,
-      }),
-      failureDelayMs: config.submissionAuthFailureDelay,
-      registry,
-      logger,
-    }),
-    senderPolicy: config.submissionSenderPolicy,
-    port: config.submissionPort === 'off' ? null : config.submissionPort,
-    implicitPort: config.submissionsPort === 'off' ? null : config.submissionsPort,
-    bind: config.bind,
-    proxyProtocol: config.submissionProxyProtocol,
-    maxMessageSize: config.maxMessageSize,
-    maxRecipients: config.maxRecipients,
-    maxClients: config.maxClients,
-    connectionLimit: config.smtpClientConnectionLimit,
-    maxErrors: config.smtpMaxErrors,
-    commandTimeoutMs: config.smtpCommandTimeout,
-    dataTimeoutMs: config.smtpDataTimeout,
-  });
-
-  // Last, so /readyz answers only once the listener is up.
-  const ops = await startOpsServer({
-    port: config.metricsPort,
-    host: config.bind,
-    registry,
-    checks: { redis: () => pingRedis(redis) },
-  });
-
-  onShutdown(logger, async () => {
-    await Promise.all([mx.close(), submission.close()]);
-    await ops.close();
-    await queues.close();
-    redis.disconnect();
-  });
-}
-
-main().catch((err: unknown) => {
+let config: IntakeConfig;
+try {
+  config = loadIntakeConfig();
+} catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
+  throw err;
+}
+process.env.UV_THREADPOOL_SIZE = String(config.ioThreads);
+
+try {
+  const { runIntake } = await import('./service.js');
+  await runIntake(config);
+} catch (err) {
   process.stderr.write(`intake failed to start: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
-});
+}

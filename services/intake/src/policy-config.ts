@@ -8,6 +8,7 @@ import {
   type CheckAction,
   type CheckName,
   type DnsblSite,
+  isFqdn,
   parseCidr,
   parseDnsblSite,
 } from '@postamt/smtp-policy';
@@ -43,26 +44,58 @@ const dnsblSites = list.transform((items, ctx) => {
   return out as DnsblSite[];
 });
 
-/** `example.test:greylist=off,spf=reject;other.test:recipient=warn`. */
-const domainActions = z.string().transform((value, ctx) => {
-  const out: Record<string, Partial<Record<CheckName, CheckAction>>> = {};
+type DomainActions = Record<string, Partial<Record<CheckName, CheckAction>>>;
+
+const OVERRIDES_HINT =
+  'expected domain:check=action,...;domain:... (or a YAML mapping domain: {check: action}), ' +
+  `checks ${CHECK_NAMES.join(' ')}, actions reject defer warn off`;
+
+/** `example.test:greylist=off,spf=reject;other.test:recipient=warn` → mapping. */
+function parseOverrideText(value: string): Record<string, Record<string, string>> | null {
+  const out: Record<string, Record<string, string>> = {};
   for (const part of value
     .split(';')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const [domain, rest = ''] = part.split(':');
-    const pairs = rest.split(',').map((p) => p.trim().split('='));
-    const bad = pairs.some(
-      ([c, a]) => !CHECK_NAMES.includes(c as CheckName) || !CHECK_ACTIONS.includes(a as CheckAction),
-    );
-    if (!domain || bad) {
-      ctx.addIssue({ code: 'custom', message: 'expected domain:check=action,...;domain:...' });
-      return z.NEVER;
-    }
-    out[domain.toLowerCase()] = Object.fromEntries(pairs);
+    const colon = part.indexOf(':');
+    if (colon < 1) return null;
+    const pairs = part
+      .slice(colon + 1)
+      .split(',')
+      .map((p) => p.trim().split('='));
+    if (pairs.some((p) => p.length !== 2)) return null;
+    out[part.slice(0, colon).trim()] = Object.fromEntries(pairs.map(([c, a]) => [c?.trim(), a?.trim()]));
   }
   return out;
-});
+}
+
+/**
+ * Per recipient domain, overrides of check actions (POSTAMT_CHECK_OVERRIDES, or
+ * `check_overrides` in the YAML file). A check with any override is answered
+ * at RCPT TO (see packages/smtp-policy policy.ts).
+ */
+const domainActions = z
+  .union([z.string(), z.record(z.string(), z.record(z.string(), z.string()))])
+  .transform((value, ctx): DomainActions => {
+    const raw = typeof value === 'string' ? parseOverrideText(value) : value;
+    const bad = () => {
+      ctx.addIssue({ code: 'custom', message: OVERRIDES_HINT });
+      return z.NEVER;
+    };
+    if (raw === null) return bad();
+    const out: DomainActions = {};
+    for (const [domain, checks] of Object.entries(raw)) {
+      const name = domain.trim().toLowerCase().replace(/\.$/, '');
+      const ok =
+        isFqdn(name) &&
+        Object.entries(checks).every(
+          ([c, a]) => CHECK_NAMES.includes(c as CheckName) && CHECK_ACTIONS.includes(a as CheckAction),
+        );
+      if (!ok) return bad();
+      out[name] = { ...out[name], ...(checks as Partial<Record<CheckName, CheckAction>>) };
+    }
+    return out;
+  });
 
 export const policyShape = {
   /** Networks whose clients skip the inbound checks (they are NOT allowed to relay). Empty by default. */

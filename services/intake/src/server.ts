@@ -8,7 +8,14 @@
 import { createSecureContext } from 'node:tls';
 import type { Directory } from '@postamt/directory';
 import { type Cidr, type InboundPolicy, inCidrs, type PolicySession } from '@postamt/smtp-policy';
-import { type PassedClientStore, type Session, type SmtpHooks, SmtpServer } from '@postamt/smtp-server';
+import {
+  type ClientLimiter,
+  type ClientLimitOptions,
+  type PassedClientStore,
+  type Session,
+  type SmtpHooks,
+  SmtpServer,
+} from '@postamt/smtp-server';
 import type { TlsMaterial } from '@postamt/tls';
 import { type AcceptDeps, acceptMessage } from './accept.js';
 import { envelopeOf } from './envelope.js';
@@ -28,11 +35,16 @@ export interface MxServerOptions extends AcceptDeps {
   passedClients: PassedClientStore;
   limits: {
     connections: number;
+    connectionRate: number;
     messages: number;
     recipients: number;
     windowMs: number;
     exceptions: readonly Cidr[];
   };
+  /** Counts the limits (e.g. rates shared through Redis); absent: in this process. */
+  makeLimiter?: (limits: ClientLimitOptions) => ClientLimiter;
+  /** Sees every client address (the gateway watch). */
+  onClient?: (ip: string) => void;
   maxErrors: number;
   commandTimeoutMs: number;
   dataTimeoutMs: number;
@@ -41,7 +53,8 @@ export interface MxServerOptions extends AcceptDeps {
 
 export interface RunningServer {
   port: number;
-  close(): Promise<void>;
+  /** Busy sessions get `drainMs` to finish (default: the SMTP server's). */
+  close(drainMs?: number): Promise<void>;
 }
 
 export async function startMxServer(o: MxServerOptions): Promise<RunningServer> {
@@ -59,6 +72,7 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
 
   const hooks: SmtpHooks = {
     async onConnect(session) {
+      o.onClient?.(session.remoteAddress);
       const d = await policyOf(session).atConnect();
       return d?.reply ?? null;
     },
@@ -86,6 +100,14 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
     },
   };
 
+  const limits: ClientLimitOptions = {
+    connections: o.limits.connections,
+    connectionRate: o.limits.connectionRate,
+    messages: o.limits.messages,
+    recipients: o.limits.recipients,
+    windowMs: o.limits.windowMs,
+    exempt: (ip) => inCidrs(ip, o.limits.exceptions),
+  };
   const server = new SmtpServer(
     {
       hostname: o.hostname,
@@ -98,13 +120,8 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
       proxyProtocol: o.proxyProtocol,
       pregreetWaitMs: o.pregreetWaitMs,
       passedClients: o.passedClients,
-      limits: {
-        connections: o.limits.connections,
-        messages: o.limits.messages,
-        recipients: o.limits.recipients,
-        windowMs: o.limits.windowMs,
-        exempt: (ip) => inCidrs(ip, o.limits.exceptions),
-      },
+      limits,
+      limiter: o.makeLimiter?.(limits),
       maxErrors: o.maxErrors,
       timeouts: { command: o.commandTimeoutMs, data: o.dataTimeoutMs },
       bareNewlineDot: o.bareNewlineDot,
@@ -114,5 +131,5 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
   );
   const port = await server.listen(o.port, o.bind);
   log.info({ port, bind: o.bind, proxyProtocol: o.proxyProtocol }, 'listening');
-  return { port, close: () => server.close() };
+  return { port, close: (drainMs) => server.close(drainMs) };
 }

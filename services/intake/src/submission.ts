@@ -51,7 +51,7 @@ export interface SubmissionServers {
   /** Bound ports (null when the listener is off). */
   port: number | null;
   implicitPort: number | null;
-  close(): Promise<void>;
+  close(drainMs?: number): Promise<void>;
 }
 
 export function submissionHooks(o: SubmissionOptions): SmtpHooks {
@@ -134,8 +134,8 @@ export async function startSubmissionServers(o: SubmissionOptions): Promise<Subm
   return {
     port,
     implicitPort,
-    close: async () => {
-      await Promise.all(servers.map((s) => s.close()));
+    close: async (drainMs) => {
+      await Promise.all(servers.map((s) => s.close(drainMs)));
     },
   };
 }

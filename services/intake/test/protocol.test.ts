@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Spool } from '@postamt/queue';
 import { proxyV2Header } from '@postamt/smtp-server';
-import { LineClient } from '@postamt/testkit';
+import { LineClient, waitFor } from '@postamt/testkit';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Env, type Intake, startEnv, startIntake, storedMessage } from './helpers.js';
 
 const run = promisify(execFile);
+const PASSED_KEY = 'postamt:pregreet:passed:198.51.100.21';
 let env: Env;
 let intake: Intake;
 
@@ -221,17 +222,21 @@ describe('line endings, long lines and errors', () => {
   });
 
   it('greets a client that passed before at once (no pregreet tax)', async () => {
-    const times: number[] = [];
+    // 127.0.0.1 passes the wait (300 ms by default) once. Were it made to wait
+    // again, talking at once would be "talking too soon" and get it dropped;
+    // with no wait it is served.
+    const first = await LineClient.connect(intake.port);
+    await first.expect(/^220 /);
+    first.send('QUIT');
+    await first.waitClosed();
     for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
       const c = await LineClient.connect(intake.port);
+      c.send('EHLO eager.example.org');
       await c.expect(/^220 /);
-      times.push(performance.now() - t0);
+      expect(await c.expect(/^\d{3} /)).toMatch(/^250 /);
       c.send('QUIT');
       c.close();
     }
-    // 127.0.0.1 passed the wait at its first connection (earlier tests or the first one here).
-    for (const t of times.slice(1)) expect(t).toBeLessThan(100);
   });
 });
 
@@ -302,9 +307,12 @@ describe('behind a load balancer: PROXY protocol, pregreet and per-client limits
       c.send('QUIT');
       await c.waitClosed();
     }
+    // A timer never fires early, so the first connection's wait is a safe lower bound.
     expect(times[0]).toBeGreaterThanOrEqual(390);
-    expect(times[1]).toBeLessThan(150);
-    expect(times[2]).toBeLessThan(150);
+    // The pass is remembered in Redis for every replica; that the remembered
+    // client is then greeted without the wait is proven, without timing, in
+    // packages/smtp-server's server.test.ts.
+    await waitFor('the pass remembered in Redis', async () => (await env.redis.exists(PASSED_KEY)) > 0);
   });
 
   it('limits concurrent connections per client address', async () => {

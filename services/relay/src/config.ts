@@ -50,7 +50,7 @@ export const relaySchema = withCommonRules(
     ...commonShape,
     /** Jobs (messages) handled at once by this process. */
     relayConcurrency: count(1, 1000).default(20),
-    /** SMTP sessions open at once per destination (Postfix default_destination_concurrency_limit). */
+    /** Deliveries at once per destination, over all replicas (Postfix default_destination_concurrency_limit). */
     relayDestinationConcurrency: count(1, 100).default(10),
     /** Recipients per SMTP transaction (Postfix smtp_destination_recipient_limit; RFC 5321 §4.5.3.1.8). */
     relayRecipientLimit: count(1, 1000).default(50),
@@ -75,6 +75,27 @@ export const relaySchema = withCommonRules(
     relayDnsblPolicy: checkPolicy.default('off'),
     /** MTA-STS (RFC 8461): fetch policies and enforce them when their mode is enforce. */
     relayMtaSts: booleanish.default(true),
+    /** Port of MTA-STS policy hosts (443; tests serve policies elsewhere). */
+    relayMtaStsPort: port.default(443),
+    relayMtaStsTimeout: duration.prefault('30s'),
+    /**
+     * A PEM file of extra CAs trusted for MTA-STS policy hosts and MX
+     * certificates (a private PKI, or a test CA). Node's roots stay trusted.
+     */
+    relayTlsCaFile: z.string().optional(),
+    /** DANE (RFC 7672): look up TLSA records of MX hosts and authenticate by them. */
+    relayDane: booleanish.default(true),
+    /**
+     * The resolvers in POSTAMT_DNS_SERVERS validate DNSSEC and their AD bit may be
+     * believed (a validating resolver on the host or in the pod). Off: DANE
+     * never applies, because no answer can be known to be secure.
+     */
+    relayDnssecTrustAd: booleanish.default(false),
+    /** Keep a finished session open this long for the next message to the same destination; 0: off. */
+    relayConnectionReuse: duration.prefault('5s'),
+    /** Deliveries per second per destination over all replicas (token bucket in Redis); 0: no limit. */
+    relayDestinationRate: z.coerce.number().min(0).max(100_000).default(0),
+    relayDestinationBurst: count(1, 100_000).default(10),
     /** AUTH for transport overrides (a smarthost); only ever sent over TLS. */
     relaySmarthostUser: z.string().optional(),
     relaySmarthostPassword: z.string().optional(),

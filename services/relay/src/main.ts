@@ -2,15 +2,19 @@
 // relay: config → Redis, spool, DNS → relay worker → health/metrics → graceful
 // stop (the worker finishes its sessions; an interrupted one is re-run by the
 // next worker, re-sending at most the recipients not yet recorded).
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { ConfigError } from '@postamt/config';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
 import { connectRedis, pingRedis, Queues, Spool } from '@postamt/queue';
 import { createResolver } from '@postamt/smtp-policy';
 import { loadRelayConfig } from './config.js';
 import { DkimSigner, RedisDkimKeys } from './dkim.js';
+import { DnssecResolver } from './dnssec.js';
 import { DestinationLimiter } from './limiter.js';
 import { relayMetrics } from './metrics.js';
 import { MtaSts } from './mta-sts.js';
+import { SessionPool } from './session-pool.js';
 import { RelayState } from './state.js';
 import { startRelayWorker } from './worker.js';
 
@@ -24,6 +28,9 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const workerRedis = connectRedis(config.redisUrl, 'worker');
   workerRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Subscribed to the limiter's release announcements (a subscribed connection does nothing else).
+  const limitRedis = connectRedis(config.redisUrl, 'worker');
+  limitRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const spool = new Spool(config.data);
   await spool.init();
   const queues = new Queues(redis);
@@ -31,6 +38,11 @@ async function main(): Promise<void> {
   const registry = createRegistry('relay');
   const metrics = relayMetrics(registry);
   // State outlives the longest possible queue stay by a week.
+  // Extra CAs come on top of Node's roots, never instead of them.
+  const ca = config.relayTlsCaFile
+    ? [...rootCertificates, readFileSync(config.relayTlsCaFile, 'utf8')]
+    : undefined;
+  const pool = new SessionPool(config.relayConnectionReuse, config.relayDestinationConcurrency);
   const state = new RelayState(redis, Math.ceil(config.relayMaxLifetime / 1000) + 7 * 86_400);
 
   const worker = startRelayWorker(
@@ -38,10 +50,36 @@ async function main(): Promise<void> {
       spool,
       queues,
       state,
-      limiter: new DestinationLimiter(config.relayDestinationConcurrency),
+      limiter: new DestinationLimiter(
+        redis,
+        {
+          concurrency: config.relayDestinationConcurrency,
+          ratePerSecond: config.relayDestinationRate,
+          burst: config.relayDestinationBurst,
+          leaseMs: Math.max(60_000, config.relaySocketTimeout * 2),
+        },
+        limitRedis,
+      ),
       destination: {
         dns,
-        mtaSts: config.relayMtaSts ? new MtaSts(dns) : null,
+        mtaSts: config.relayMtaSts
+          ? new MtaSts({
+              dns,
+              allowNetworks: config.relayTestAllowNetworks,
+              port: config.relayMtaStsPort,
+              timeoutMs: config.relayMtaStsTimeout,
+              ...(ca ? { ca } : {}),
+            })
+          : null,
+        dnssec: config.relayDane
+          ? new DnssecResolver({
+              servers: config.dnsServers,
+              timeoutMs: config.relayDnsTimeout,
+              trustAd: config.relayDnssecTrustAd,
+            })
+          : null,
+        pool,
+        ...(ca ? { ca } : {}),
         route: {
           transports: config.relayTransports,
           smtpPort: config.relaySmtpPort,
@@ -88,13 +126,19 @@ async function main(): Promise<void> {
   });
   logger.info({ concurrency: config.relayConcurrency }, 'relay started');
 
-  onShutdown(logger, async () => {
-    await worker.close();
-    await ops.close();
-    await queues.close();
-    redis.disconnect();
-    workerRedis.disconnect();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await worker.close();
+      pool.closeAll();
+      await ops.close();
+      await queues.close();
+      redis.disconnect();
+      workerRedis.disconnect();
+      limitRedis.disconnect();
+    },
+    config.stopTimeout,
+  );
 }
 
 main().catch((err: unknown) => {

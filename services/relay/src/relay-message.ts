@@ -62,9 +62,9 @@ export async function relayMessage(
     throw err;
   }
   const env = msg.envelope;
-  const finals = await deps.state.finals(spoolId);
+  const [finals, known] = await Promise.all([deps.state.finals(spoolId), deps.state.meta(spoolId)]);
   const wanted = [...new Set(jobRecipients)];
-  const meta: MessageMeta = (await deps.state.meta(spoolId)) ?? {
+  const meta: MessageMeta = known ?? {
     attempts: 0,
     first: Date.parse(env.receivedAt) || spoolIdTime(spoolId),
     warned: false,
@@ -101,6 +101,7 @@ export async function relayMessage(
         ...(o.kind === 'perm' && o.smtp ? { smtp: o.smtp } : {}),
         ...(o.host ? { host: o.host } : {}),
         ...(o.checks ? { checks: o.checks } : {}),
+        ...(o.kind === 'sent' && o.dsn ? { dsn: true } : {}),
       };
       fresh.set(rcpt, rec);
       finals.set(rcpt, rec);
@@ -139,12 +140,21 @@ export async function relayMessage(
     size: msg.size + (signed?.header.length ?? 0),
     eightBit: env.params.body === '8BITMIME' || env.params.body === 'BINARYMIME',
     body: signed ? withSignature(signed.header, msg.stream) : msg.stream,
+    // RFC 3461 §5.2, §5.3: RET, ENVID, NOTIFY and ORCPT go on to a next hop that speaks DSN.
+    ...(env.params.ret ? { ret: env.params.ret } : {}),
+    ...(env.params.envid ? { envid: env.params.envid } : {}),
+    rcptDsn: new Map(
+      env.rcptTo.map((r) => [
+        r.address,
+        { ...(r.notify ? { notify: r.notify } : {}), ...(r.orcpt ? { orcpt: r.orcpt } : {}) },
+      ]),
+    ),
   };
   const destLog = (obj: Record<string, unknown>, m: string) => log.info(obj, m);
   await Promise.all(
     [...groups].map(([key, g]) =>
       deps.limiter.run(key, () =>
-        deliverDestination(g.domain, g.rcpts, tx, { ...deps.destination, log: destLog }, record).catch(
+        deliverDestination(key, g.domain, g.rcpts, tx, { ...deps.destination, log: destLog }, record).catch(
           async (err: unknown) => {
             log.error({ err, destination: key }, 'delivery to destination failed unexpectedly');
             const o: RcptOutcome = { kind: 'temp', status: '4.3.0', text: 'internal error' };
@@ -260,8 +270,9 @@ async function reportFinals(
     if (f.state === 'bounced' && wantsNotice(rcpt, 'FAILURE')) {
       notice.push(dsnRecipient(r, env.rcptTo, f, 'failed', f.at));
     }
-    // We do not pass NOTIFY on, so a SUCCESS request is answered with "relayed" (RFC 3461 §6.2.2).
-    if (f.state === 'sent' && wantsNotice(rcpt, 'SUCCESS')) {
+    // RFC 3461 §6.2.2: a next hop that took NOTIFY reports delivery itself; one
+    // without DSN support leaves it to us, as "relayed".
+    if (f.state === 'sent' && !f.dsn && wantsNotice(rcpt, 'SUCCESS')) {
       notice.push(dsnRecipient(r, env.rcptTo, { status: '2.0.0', ...f }, 'relayed', f.at));
     }
   }
@@ -269,6 +280,8 @@ async function reportFinals(
   if (dsnId)
     log.info({ dsn: dsnId, recipients: notice.map((n) => `${n.action}:${n.address}`) }, 'DSN spooled');
   else if (notice.length) log.warn({ recipients: notice.map((n) => n.address) }, 'no DSN: null sender');
+  // Only a spooled DSN needs remembering: with nothing due, a re-run finds nothing due again.
+  if (!dsnId) return;
   const marked = new Map<string, FinalRecord>();
   for (const r of due) marked.set(r, { ...(finals.get(r) as FinalRecord), reported: true });
   await deps.state.setFinals(msg.id, marked);

@@ -4,9 +4,12 @@
 // derived from its class.
 import { oneLine } from './wire-safety.js';
 
-/** `host` is the server that answered; `checks` what was verified about it (for logs and DSNs). */
+/**
+ * `host` is the server that answered; `checks` what was verified about it (for
+ * logs and DSNs); `dsn` that the server took the recipient's NOTIFY (RFC 3461).
+ */
 export type RcptOutcome =
-  | { kind: 'sent'; text: string; host?: string; checks?: string }
+  | { kind: 'sent'; text: string; host?: string; checks?: string; dsn?: boolean }
   | { kind: 'temp'; status: string; text: string; smtp?: string; host?: string; checks?: string }
   | { kind: 'perm'; status: string; text: string; smtp?: string; host?: string; checks?: string };
 

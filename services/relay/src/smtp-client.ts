@@ -1,15 +1,20 @@
 // One outbound SMTP session over nodemailer's SMTPConnection, to an address
 // already resolved and checked (never a name: no second DNS lookup). STARTTLS is
-// used whenever offered; `verify` demands it with a certificate valid for the
-// MX name (MTA-STS enforce). The connection class holds transport only: what a
-// reply means is decided in replies.ts.
+// used whenever offered; the stricter modes demand it:
+//   verify    a certificate valid for the MX name under our CAs (MTA-STS enforce)
+//   dane      a certificate matching the MX host's TLSA records (RFC 7672)
+//   required  TLS without authentication (TLSA records present but none usable)
+// A session outlives one transaction: it may be parked in the pool and reused
+// after RSET. The connection class holds transport only: what a reply means is
+// decided in replies.ts.
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { type DaneResult, type Tlsa, verifyDane } from './dane.js';
 import { fromReply, permanent, type RcptOutcome, temporary } from './replies.js';
 import { oneLine } from './wire-safety.js';
 
-export type TlsMode = 'opportunistic' | 'verify' | 'none';
+export type TlsMode = 'opportunistic' | 'verify' | 'dane' | 'required' | 'none';
 
 export interface SessionOptions {
   ip: string;
@@ -18,6 +23,10 @@ export interface SessionOptions {
   name: string;
   heloName: string;
   tls: TlsMode;
+  /** TLSA records for `dane` (usable ones only). */
+  tlsa?: Tlsa[];
+  /** Trusted CAs for `verify` (default: Node's bundled roots). */
+  ca?: string[];
   auth?: { user: string; pass: string };
   connectTimeoutMs: number;
   greetingTimeoutMs: number;
@@ -30,6 +39,8 @@ export class SessionError extends Error {
     message: string,
     readonly outcome: RcptOutcome,
     readonly tlsFailed = false,
+    /** An authentication failure (DANE, PKIX): never retried in plaintext. */
+    readonly authFailed = false,
   ) {
     super(message);
     this.name = 'SessionError';
@@ -48,32 +59,106 @@ interface EnvelopeState {
   rejectedErrors?: (NodemailerError & { recipient?: string })[];
 }
 
+/** RFC 3461 parameters of one recipient, passed on when the next hop speaks DSN. */
+export interface RcptDsn {
+  notify?: string[];
+  orcpt?: string;
+}
+
 export interface SendRequest {
   from: string;
   to: string[];
   size: number;
   eightBit: boolean;
   body: () => Readable;
+  /** RFC 3461 §4.3, §4.4: MAIL FROM RET and ENVID. */
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  rcptDsn?: ReadonlyMap<string, RcptDsn>;
+}
+
+/**
+ * nodemailer takes NOTIFY and ORCPT once per envelope; RFC 3461 gives them per
+ * recipient. The RCPT argument builder is replaced with one that looks up the
+ * recipient whose RCPT TO is being written (the last one queued).
+ */
+class DsnConnection extends SMTPConnection {
+  rcptDsn: ReadonlyMap<string, RcptDsn> = new Map();
+
+  get speaksDsn(): boolean {
+    return (this as unknown as { _supportedExtensions: string[] })._supportedExtensions.includes('DSN');
+  }
+
+  _getDsnRcptToArgs(): string {
+    const queue = (this as unknown as { _recipientQueue?: string[] })._recipientQueue ?? [];
+    const p = this.rcptDsn.get(queue[queue.length - 1] ?? '');
+    if (!p || !this.speaksDsn) return '';
+    const args: string[] = [];
+    if (p.notify?.length) args.push(`NOTIFY=${p.notify.join(',')}`);
+    if (p.orcpt) args.push(`ORCPT=${orcptParam(p.orcpt)}`);
+    return args.length ? ` ${args.join(' ')}` : '';
+  }
+}
+
+/** RFC 3461 §4.2: addr-type ";" xtext (RFC 3461 §4: "+", "=", controls and non-ASCII as +HH). */
+export function orcptParam(orcpt: string): string {
+  const semi = orcpt.indexOf(';');
+  const type = semi > 0 ? orcpt.slice(0, semi) : 'rfc822';
+  const addr = semi > 0 ? orcpt.slice(semi + 1) : orcpt;
+  const xtext = [...Buffer.from(addr)]
+    .map((c) =>
+      c < 0x21 || c > 0x7e || c === 0x2b || c === 0x3d
+        ? `+${c.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(c),
+    )
+    .join('');
+  return `${/^[A-Za-z0-9-]+$/.test(type) ? type : 'rfc822'};${xtext}`;
 }
 
 export class SmtpSession {
+  private closed = false;
+  /** What was verified about the server (set by the caller, reused with the session). */
+  checks = '';
+
   private constructor(
-    private readonly conn: SMTPConnection,
+    private readonly conn: DsnConnection,
     readonly host: string,
     /** `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `none`. */
     readonly tls: string,
-  ) {}
+    /** `dane-ee(3 1 1)`, `pkix`, `none`... what authenticated the certificate. */
+    readonly auth: string,
+  ) {
+    conn.on('end', () => {
+      this.closed = true;
+    });
+    conn.on('error', () => {
+      this.closed = true;
+    });
+  }
+
+  /** The server advertised DSN (RFC 3461): NOTIFY went on with the recipients. */
+  get dsn(): boolean {
+    return this.conn.speaksDsn;
+  }
+
+  /** Still connected and not broken by an earlier error. */
+  get usable(): boolean {
+    return !this.closed;
+  }
 
   static async open(o: SessionOptions): Promise<SmtpSession> {
-    const conn = new SMTPConnection({
+    const strict = o.tls === 'verify' || o.tls === 'dane' || o.tls === 'required';
+    const conn = new DsnConnection({
       host: o.ip,
       port: o.port,
       name: o.heloName,
       ...(o.name !== o.ip ? { servername: o.name } : {}),
       ignoreTLS: o.tls === 'none',
-      requireTLS: o.tls === 'verify',
+      requireTLS: strict,
       opportunisticTLS: o.tls === 'opportunistic',
-      tls: o.tls === 'verify' ? { rejectUnauthorized: true } : { rejectUnauthorized: false },
+      // The certificate is judged below, after the handshake and before MAIL FROM:
+      // against our CAs and the MX name (verify), or the TLSA records (dane).
+      tls: { rejectUnauthorized: false, ...(o.ca && o.tls !== 'dane' ? { ca: o.ca } : {}) },
       connectionTimeout: o.connectTimeoutMs,
       greetingTimeout: o.greetingTimeoutMs,
       socketTimeout: o.socketTimeoutMs,
@@ -99,12 +184,43 @@ export class SmtpSession {
       });
     });
     conn.removeAllListeners('end');
+    conn.removeAllListeners('error');
     const socket = conn._socket as TLSSocket | false | null;
-    const tls =
-      conn.secure && socket && 'getProtocol' in socket
-        ? `${socket.getProtocol()} ${socket.getCipher()?.name ?? ''}`.trim()
-        : 'none';
-    const session = new SmtpSession(conn, host, tls);
+    const secure = conn.secure && socket && 'getProtocol' in socket ? socket : null;
+    const tls = secure ? `${secure.getProtocol()} ${secure.getCipher()?.name ?? ''}`.trim() : 'none';
+    // Recorded for the log and the DSN even when not required (MTA-STS testing).
+    let auth = !secure
+      ? 'none'
+      : secure.authorized && !checkServerIdentity(o.name, secure.getPeerCertificate())
+        ? 'pkix'
+        : 'unverified';
+    if (o.tls === 'verify' && auth !== 'pkix') {
+      conn.close();
+      const why = secure?.authorizationError ? String(secure.authorizationError) : `not valid for ${o.name}`;
+      throw new SessionError(
+        `certificate: ${why}`,
+        temporary('4.7.5', `certificate of ${o.name} not trusted: ${why}`, host),
+        true,
+        true,
+      );
+    }
+    if (o.tls === 'dane') {
+      // RFC 7672 §3.1: nothing is sent unless the certificate matches a TLSA record.
+      const v: DaneResult = secure
+        ? verifyDane(secure, o.tlsa ?? [], o.name)
+        : { ok: false, reason: 'no TLS' };
+      if (!v.ok) {
+        conn.close();
+        throw new SessionError(
+          `DANE: ${v.reason}`,
+          temporary('4.7.5', `DANE authentication of ${o.name} failed: ${v.reason}`, host),
+          true,
+          true,
+        );
+      }
+      auth = `dane(${v.match})`;
+    }
+    const session = new SmtpSession(conn, host, tls, auth);
     if (o.auth) await session.login(o.auth);
     return session;
   }
@@ -146,8 +262,10 @@ export class SmtpSession {
   send(req: SendRequest): Promise<{ outcomes: Map<string, RcptOutcome>; alive: boolean }> {
     return new Promise((resolve) => {
       const body = req.body();
+      this.conn.rcptDsn = req.rcptDsn ?? new Map();
+      const dsn = req.ret || req.envid ? { ret: req.ret, envid: req.envid } : undefined;
       this.conn.send(
-        { from: req.from, to: req.to, size: req.size, use8BitMime: req.eightBit },
+        { from: req.from, to: req.to, size: req.size, use8BitMime: req.eightBit, ...(dsn ? { dsn } : {}) },
         body,
         (err, info) => {
           const outcomes = new Map<string, RcptOutcome>();
@@ -158,7 +276,12 @@ export class SmtpSession {
           }
           if (!err && info) {
             for (const a of info.accepted)
-              outcomes.set(a, { kind: 'sent', text: oneLine(info.response), host: this.host });
+              outcomes.set(a, {
+                kind: 'sent',
+                text: oneLine(info.response),
+                host: this.host,
+                ...(this.dsn ? { dsn: true } : {}),
+              });
             fill(outcomes, req.to, temporary('4.0.0', 'no reply for recipient', this.host));
             return resolve({ outcomes, alive: true });
           }
@@ -184,7 +307,21 @@ export class SmtpSession {
     });
   }
 
+  /** RSET (RFC 5321 §4.1.1.5) before a reused session's next transaction; fails if it is dead. */
+  reset(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('session closed'));
+    return new Promise((resolve, reject) => {
+      this.conn.reset((err) => {
+        if (err) {
+          this.close();
+          reject(err);
+        } else resolve();
+      });
+    });
+  }
+
   close(): void {
+    this.closed = true;
     try {
       this.conn.quit();
     } catch {
@@ -200,18 +337,23 @@ function fill(outcomes: Map<string, RcptOutcome>, to: string[], value: RcptOutco
 
 function sessionError(err: NodemailerError, host: string): SessionError {
   const tlsFailed = err.code === 'ETLS';
+  if (tlsFailed) {
+    // No STARTTLS, a refused STARTTLS or a failed handshake: RFC 3463 §3.8 X.7.5
+    // (cryptographic failure) whatever the server replied.
+    const reply = err.response ? ` (${oneLine(err.response)})` : '';
+    return new SessionError(
+      err.message,
+      temporary('4.7.5', `TLS failed: ${err.message}${reply}`, host),
+      true,
+    );
+  }
   if (err.response && err.responseCode) {
     const o = fromReply(err.response, host);
     // A 5xx greeting or EHLO is a reason to try the next MX, not to bounce
     // (Postfix smtp_skip_5xx_greeting): the destination is retried as a whole.
     const outcome =
       o.kind === 'sent' ? temporary('4.4.0', err.message, host) : { ...o, kind: 'temp' as const };
-    return new SessionError(err.message, outcome, tlsFailed);
+    return new SessionError(err.message, outcome);
   }
-  const status = err.code === 'ETIMEDOUT' ? '4.4.1' : tlsFailed ? '4.7.5' : '4.4.1';
-  return new SessionError(
-    err.message,
-    temporary(status, `${err.code ?? 'error'}: ${err.message}`, host),
-    tlsFailed,
-  );
+  return new SessionError(err.message, temporary('4.4.1', `${err.code ?? 'error'}: ${err.message}`, host));
 }

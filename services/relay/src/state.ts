@@ -19,6 +19,8 @@ export interface FinalRecord {
   smtp?: string;
   host?: string;
   checks?: string;
+  /** The next hop advertised DSN and took the recipient's NOTIFY/ORCPT. */
+  dsn?: boolean;
   at: number;
   /** The DSN for this recipient has been spooled (or none was due). */
   reported?: boolean;

@@ -71,7 +71,7 @@ beforeAll(async () => {
   const mxPort = await freePort();
   dns.set('remote.example', [{ type: 'MX', exchange: 'mx.remote.example', priority: 10 }]);
   dns.host4('mx.remote.example', '127.0.0.6');
-  sink = await startSink({ host: '127.0.0.6', port: mxPort });
+  sink = await startSink({ host: '127.0.0.6', port: mxPort, dsn: true });
 
   data = makeTempDir('chain');
   const logDir = makeTempDir('chain-logs');
@@ -118,7 +118,14 @@ afterAll(async () => {
   await Promise.all([redisServer?.stop(), clamd?.stop(), spamd?.stop(), dns?.stop()]);
 });
 
-async function submit(to: string[], body: string): Promise<string> {
+interface SubmitDsn {
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  notify?: string[];
+  orcpt?: string;
+}
+
+async function submit(to: string[], body: string, dsn?: SubmitDsn): Promise<string> {
   const conn = new SMTPConnection({
     host: '127.0.0.1',
     port: port587,
@@ -135,7 +142,7 @@ async function submit(to: string[], body: string): Promise<string> {
       conn.login({ user: 'alice@example.test', pass: 'alice-secret' }, (e) => (e ? reject(e) : resolve())),
     );
     const info = await new Promise<{ response: string }>((resolve, reject) =>
-      conn.send({ from: 'alice@example.test', to }, body, (e, i) =>
+      conn.send({ from: 'alice@example.test', to, ...(dsn ? { dsn } : {}) }, body, (e, i) =>
         e ? reject(e) : resolve(i as { response: string }),
       ),
     );
@@ -184,6 +191,25 @@ describe('submission through filter and relay', () => {
       resolver: ((name: string, type: string) => resolver.resolve(name, type as 'TXT')) as never,
     });
     expect(v.results.map((r) => `${r.signingDomain} ${r.status.result}`)).toEqual(['example.test pass']);
+  });
+
+  it('DSN parameters given at submission reach the next hop (intake → spool → filter → relay)', async () => {
+    await submit(['carol@remote.example'], message('With DSN', 'Tell me when it arrives. Alice'), {
+      ret: 'HDRS',
+      envid: 'SUBMIT-7',
+      notify: ['SUCCESS', 'FAILURE'],
+      orcpt: 'rfc822;carol@remote.example',
+    });
+    await waitFor(
+      'delivered to the remote MX',
+      async () => sink.messages.some((m) => m.data.includes('Subject: With DSN')),
+      60_000,
+    );
+    const got = sink.messages.find((m) => m.data.includes('Subject: With DSN'));
+    expect(got?.mailLine).toMatch(/ RET=HDRS ENVID=SUBMIT-7$/);
+    expect(got?.rcptLines).toEqual([
+      'RCPT TO:<carol@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;carol@remote.example',
+    ]);
   });
 
   it('an infected message is not relayed; the sender gets a bounce in their INBOX', async () => {

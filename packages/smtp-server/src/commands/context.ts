@@ -3,7 +3,7 @@
 // ask the transport for the few things only it can do (TLS, DATA, AUTH lines).
 
 import type { HookReply, SmtpHooks } from '../hooks.js';
-import type { ClientLimits } from '../limits.js';
+import type { ClientLimiter } from '../limits.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Command, Verb } from '../parser.js';
 import type { SmtpReply } from '../replies.js';
@@ -14,7 +14,7 @@ export interface CommandContext {
   state: State;
   readonly options: ResolvedOptions;
   readonly hooks: SmtpHooks;
-  readonly limits: ClientLimits;
+  readonly limits: ClientLimiter;
   readonly tls: TlsInfo | undefined;
   user: string | undefined;
   reply(r: SmtpReply): void;

@@ -16,7 +16,7 @@ export const mail = command({
     if (cmd.utf8 && !cmd.params.smtputf8) return ctx.reply(Replies.utf8Required);
     if (cmd.params.size !== undefined && cmd.params.size > ctx.options.maxMessageSize)
       return ctx.reply(Replies.messageTooBig);
-    if (!ctx.limits.takeMessage(ctx.session.remoteAddress)) return ctx.reply(Replies.tooManyMessages);
+    if (!(await ctx.limits.takeMessage(ctx.session.remoteAddress))) return ctx.reply(Replies.tooManyMessages);
     const from: MailFrom = { address: cmd.address, params: cmd.params };
     const onMailFrom = ctx.hooks.onMailFrom;
     if (onMailFrom) {

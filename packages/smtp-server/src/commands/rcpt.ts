@@ -14,7 +14,8 @@ export const rcpt = command({
     if (s.kind !== 'mail' && s.kind !== 'rcpt') return;
     if (cmd.utf8 && !s.tx.mailFrom.params.smtputf8) return ctx.reply(Replies.utf8Required);
     if (s.tx.rcptTo.length >= ctx.options.maxRecipients) return ctx.reply(Replies.tooManyRecipients);
-    if (!ctx.limits.takeRecipient(ctx.session.remoteAddress)) return ctx.reply(Replies.tooManyRecipientsRate);
+    if (!(await ctx.limits.takeRecipient(ctx.session.remoteAddress)))
+      return ctx.reply(Replies.tooManyRecipientsRate);
     const to: RcptTo = { address: cmd.address, params: cmd.params };
     const onRcptTo = ctx.hooks.onRcptTo;
     if (onRcptTo) {

@@ -52,7 +52,7 @@ export async function relayMessage(
   queues: Queues,
   rcpts: (string | Envelope['rcptTo'][number])[],
   subject: string,
-  opts: { from?: string; ret?: 'FULL' | 'HDRS' } = {},
+  opts: { from?: string; ret?: 'FULL' | 'HDRS'; envid?: string } = {},
 ): Promise<string> {
   const rcptTo = rcpts.map((r) => (typeof r === 'string' ? { address: r } : r));
   const from = opts.from ?? 'alice@local.test';
@@ -64,7 +64,7 @@ export async function relayMessage(
       source: 'submission',
       client: { ip: '127.0.0.1' },
       authUser: from,
-      params: opts.ret ? { ret: opts.ret } : {},
+      params: { ...(opts.ret ? { ret: opts.ret } : {}), ...(opts.envid ? { envid: opts.envid } : {}) },
     },
     message(subject, from || 'nobody@local.test'),
   );

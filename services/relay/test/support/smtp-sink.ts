@@ -11,13 +11,20 @@ export interface SinkMessage {
   rcptTo: string[];
   data: string;
   tls: boolean;
+  /** The MAIL FROM and accepted RCPT TO command lines as received (DSN parameters). */
+  mailLine: string;
+  rcptLines: string[];
+  /** Which connection (1, 2, ...) carried the transaction. */
+  conn: number;
 }
 
 export interface SinkOptions {
   host: string;
   port: number;
-  /** Offer STARTTLS with this key and certificate. */
+  /** Offer STARTTLS with this key and certificate (chain: leaf first). */
   tls?: { key: string; cert: string };
+  /** Advertise DSN (RFC 3461). */
+  dsn?: boolean;
   /** Reply to RCPT TO (default 250). */
   rcpt?: (address: string) => string;
   /** Reply at the end of DATA; `hang` never answers (the client waits). */
@@ -29,18 +36,21 @@ export interface Sink {
   /** Messages whose final reply never came. */
   hung: SinkMessage[];
   connections: number;
+  /** RSET commands received. */
+  rsets: number;
   close(): Promise<void>;
 }
 
 export async function startSink(o: SinkOptions): Promise<Sink> {
   const sockets = new Set<Socket>();
-  const sink: Sink = { messages: [], hung: [], connections: 0, close: async () => {} };
+  const sink: Sink = { messages: [], hung: [], connections: 0, rsets: 0, close: async () => {} };
   const server: Server = createServer((raw) => {
     sink.connections++;
+    const conn = sink.connections;
     sockets.add(raw);
     raw.on('close', () => sockets.delete(raw));
     raw.on('error', () => {});
-    session(raw, o, sink, sockets);
+    session(raw, o, sink, sockets, conn);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,25 +64,37 @@ export async function startSink(o: SinkOptions): Promise<Sink> {
   return sink;
 }
 
-function session(raw: Socket, o: SinkOptions, sink: Sink, sockets: Set<Socket>): void {
+function session(raw: Socket, o: SinkOptions, sink: Sink, sockets: Set<Socket>, conn: number): void {
   let sock: Socket = raw;
   let buf = '';
   let tls = false;
   let helo = '';
   let mailFrom: string | null = null;
   let rcptTo: string[] = [];
+  let mailLine = '';
+  let rcptLines: string[] = [];
   let inData = false;
   let data = '';
   const reply = (line: string) => sock.write(`${line}\r\n`);
   const reset = () => {
     mailFrom = null;
     rcptTo = [];
+    rcptLines = [];
   };
   const onLine = (line: string): boolean => {
     if (inData) {
       if (line === '.') {
         inData = false;
-        const m: SinkMessage = { helo, mailFrom: mailFrom ?? '', rcptTo, data, tls };
+        const m: SinkMessage = {
+          helo,
+          mailFrom: mailFrom ?? '',
+          rcptTo,
+          data,
+          tls,
+          mailLine,
+          rcptLines,
+          conn,
+        };
         const r = o.data ? o.data(m) : '250 2.0.0 Ok: queued';
         if (r === 'hang') sink.hung.push(m);
         else {
@@ -91,6 +113,7 @@ function session(raw: Socket, o: SinkOptions, sink: Sink, sockets: Set<Socket>):
         reply('250-sink.test');
         reply('250-PIPELINING');
         reply('250-8BITMIME');
+        if (o.dsn) reply('250-DSN');
         if (o.tls && !tls) reply('250-STARTTLS');
         reply('250 SIZE 10240000');
         return true;
@@ -116,12 +139,16 @@ function session(raw: Socket, o: SinkOptions, sink: Sink, sockets: Set<Socket>):
       }
       case 'MAIL':
         mailFrom = /<(.*?)>/.exec(arg)?.[1] ?? '';
+        mailLine = line;
         reply('250 2.1.0 Ok');
         return true;
       case 'RCPT': {
         const addr = /<(.*?)>/.exec(arg)?.[1] ?? '';
         const r = o.rcpt ? o.rcpt(addr) : '250 2.1.5 Ok';
-        if (r.startsWith('2')) rcptTo.push(addr);
+        if (r.startsWith('2')) {
+          rcptTo.push(addr);
+          rcptLines.push(line);
+        }
         reply(r);
         return true;
       }
@@ -135,6 +162,7 @@ function session(raw: Socket, o: SinkOptions, sink: Sink, sockets: Set<Socket>):
         reply('354 End data with <CR><LF>.<CR><LF>');
         return true;
       case 'RSET':
+        sink.rsets++;
         reset();
         reply('250 2.0.0 Ok');
         return true;
