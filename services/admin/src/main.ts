@@ -30,11 +30,15 @@ async function main(): Promise<void> {
     checks: { redis: () => pingRedis(ctx.redis) },
   });
 
-  onShutdown(logger, async () => {
-    await app.close();
-    await ops.close();
-    await closeContext(ctx);
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await app.close();
+      await ops.close();
+      await closeContext(ctx);
+    },
+    config.stopTimeout,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -51,11 +51,15 @@ async function main(): Promise<void> {
     checks: { redis: () => pingRedis(redis) },
   });
 
-  onShutdown(logger, async () => {
-    await server.close();
-    await ops.close();
-    redis.disconnect();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await server.close();
+      await ops.close();
+      redis.disconnect();
+    },
+    config.stopTimeout,
+  );
 }
 
 main().catch((err: unknown) => {
