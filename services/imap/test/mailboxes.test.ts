@@ -202,6 +202,11 @@ describe('UTF8=ACCEPT (RFC 6855)', () => {
     const line = await c.expect(/^Subject: /);
     expect(Buffer.from(line, 'latin1').toString('utf8')).toBe(`Subject: ${subject}`);
     await c.expect(/^g OK/);
+    // RFC 6855 §3: no CHARSET in SEARCH once UTF-8 is enabled; UTF-8 strings without it.
+    await c.command('h SEARCH CHARSET UTF-8 SUBJECT K\u00f6ln', /^h BAD/);
+    c.write(Buffer.from(`i SEARCH SUBJECT "K\u00f6ln"\r\n`, 'utf8'));
+    expect(await c.expect(/^\* SEARCH/)).toBe('* SEARCH 1 2');
+    await c.expect(/^i OK/);
     c.close();
   });
 

@@ -19,7 +19,7 @@ export const search = defineCommand({
   name: 'SEARCH',
   states: SELECTED,
   holdsExpunge: true,
-  parse: (r) => parseSearch(r),
+  parse: (r, ctx) => parseSearch(r, { utf8: ctx.utf8 }),
   async handle(session, program, state, ctx) {
     const view = state.mailbox;
     const { store } = state;

@@ -148,7 +148,7 @@ function key(r: Reader, depth: number, decode: Decode): SearchKey {
 const RETURN_OPTS = ['MIN', 'MAX', 'ALL', 'COUNT'];
 
 /** search = "SEARCH" [SP "RETURN" SP "(" ... ")"] [SP "CHARSET" SP astring] 1*(SP search-key) */
-export function parseSearch(r: Reader): SearchProgram {
+export function parseSearch(r: Reader, opts: { utf8?: boolean } = {}): SearchProgram {
   let returnOpts: string[] | null = null;
   r.sp();
   if (r.keyword('RETURN')) {
@@ -164,6 +164,8 @@ export function parseSearch(r: Reader): SearchProgram {
   }
   let charset = 'US-ASCII';
   if (r.keyword('CHARSET')) {
+    // RFC 6855 §3: after ENABLE UTF8=ACCEPT a client must not name a charset; BAD.
+    if (opts.utf8) throw new ParseError('SEARCH CHARSET after ENABLE UTF8=ACCEPT');
     r.sp();
     charset = r.astring().toString('latin1').toUpperCase();
     r.sp();
