@@ -10,6 +10,7 @@ import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Directory } from '@postamt/directory';
 import { deliver, folderDir, userMaildir } from '@postamt/maildir';
+import { summarizeMessage } from '@postamt/mime';
 import { envelopeSchema, isSpoolId, type Queues, type Spool, spoolIdTime } from '@postamt/queue';
 
 export interface QuarantineMeta {
@@ -140,6 +141,8 @@ export class QuarantineStore {
         time: Math.floor(spoolIdTime(id) / 1000),
         host: deps.hostname,
         source: message,
+        // Parsed once, here, like every delivery (IMAP then reads no file for ENVELOPE/BODYSTRUCTURE).
+        indexer: summarizeMessage,
       });
       out.delivered.push(user.address);
     }

@@ -1,7 +1,7 @@
 // The admin API against the real server and a real Redis: every route answers
 // 401 without a token, 403 with a token of too small a scope, 400 naming the
 // field for invalid input, and does its job for valid input.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userMaildir } from '@postamt/maildir';
 import { Worker } from '@postamt/queue';
@@ -354,6 +354,12 @@ describe('quarantine', () => {
     });
     const inbox = join(userMaildir(env.dataDir, 'alice@example.test'), 'new');
     expect(readdirSync(inbox)).toHaveLength(1);
+    // Indexed at delivery like any other: one summary line, with the parsed ENVELOPE.
+    const summaries = readFileSync(join(inbox, '..', 'postamt-summaries.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toContain('Invoice');
     const relayJobs = await env.req('GET', '/api/v1/queues/relay/jobs?state=waiting');
     expect(
       relayJobs.body.jobs.some(
