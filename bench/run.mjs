@@ -3,7 +3,8 @@
 // `npm run bench -- <scenario> [options]`). Without a scenario it lists them.
 // A scenario is bench/scenarios/<name>.mjs exporting `description`, `peer`,
 // `options` (node:util parseArgs specs with a `description`) and
-// `run(options, { log, keep })` → { figures, notes, ok, details }.
+// `run(options, { log, keep })` → { figures, notes, ok, details }, and may
+// export `ratioOrder = 'peer/postamt'` to print peer / Postamt instead.
 // The table goes to stdout, progress to stderr, and everything to
 // bench/results/<scenario>-<timestamp>.json.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCleanups } from './lib/cleanup.mjs';
-import { ratio, renderTable } from './lib/table.mjs';
+import { orderedRatio, renderTable } from './lib/table.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const scenarioDir = join(benchDir, 'scenarios');
@@ -116,7 +117,9 @@ async function main() {
   const result = await scenario.run(values, { log, keep: values.keep });
   const peer = scenario.peer ?? 'peer';
 
-  process.stdout.write(`\n${name} — Postamt vs ${peer}\n\n${renderTable(result.figures, peer)}\n`);
+  process.stdout.write(
+    `\n${name} — Postamt vs ${peer}\n\n${renderTable(result.figures, peer, { order: scenario.ratioOrder })}\n`,
+  );
   if (result.notes?.length)
     process.stdout.write(`\nnotes:\n${result.notes.map((n) => `- ${n}`).join('\n')}\n`);
 
@@ -124,10 +127,11 @@ async function main() {
     mkdirSync(resultsDir, { recursive: true });
     const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
     const file = join(resultsDir, `${name}-${stamp}.json`);
-    const figures = result.figures.map((f) => ({ ...f, ratio: ratio(f.postamt, f.peer) }));
+    const figures = result.figures.map((f) => ({ ...f, ratio: orderedRatio(f, scenario.ratioOrder) }));
     const doc = {
       scenario: name,
       peer,
+      ratioOrder: scenario.ratioOrder ?? 'postamt/peer',
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - startedAt.getTime()) / 1000,
       options: values,

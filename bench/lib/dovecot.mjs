@@ -20,12 +20,11 @@
 //   SIGTERM stops it with all its processes.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, makeTempDir } from '@postamt/testkit';
 import { removeDirLater } from './cleanup.mjs';
-import { runSync, startChild, treeCpuSeconds, which } from './proc.mjs';
-import { fatal, waitUntil, withTimeout } from './timing.mjs';
+import { greets, runSync, startChild, treeCpuSeconds, treeMemory, which } from './proc.mjs';
+import { fatal, waitUntil } from './timing.mjs';
 
 const PACKAGES = ['dovecot-imapd', 'dovecot-pop3d'];
 
@@ -50,6 +49,19 @@ export function ensureDovecot({ imap = true, pop3 = true, log = () => {} } = {})
   return which('dovecot');
 }
 
+/**
+ * A copy of the Maildir tree `src` (<domain>/<local>/…) for Dovecot in a new
+ * temp dir removed at cleanup: start() chowns it to the mail user, and
+ * Dovecot keeps its own flags there.
+ */
+export function copyForDovecot(src, { prefix = 'bench-dovecot-maildir', keep = false } = {}) {
+  const root = makeTempDir(prefix);
+  removeDirLater(root, keep);
+  const r = runSync('cp', ['-a', `${src}/.`, root], { timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`copy of ${src} failed: ${r.out}`);
+  return root;
+}
+
 export function dovecotVersion(bin = which('dovecot')) {
   return runSync(bin, ['--version'], { timeoutMs: 10_000 }).out.split(' ')[0];
 }
@@ -61,7 +73,7 @@ function accountIds(name) {
   return { uid: Number(r.out), gid: Number(g.out) };
 }
 
-function conf({ dir, maildirRoot, layout, imapPort, pop3Port, protocols, uid }) {
+function conf({ dir, maildirRoot, layout, imapPort, pop3Port, protocols, uid, extraConf = '' }) {
   const listener = (port) => (port ? `address = 127.0.0.1\n    port = ${port}` : 'port = 0');
   return `# Private benchmark instance written by bench/lib/dovecot.mjs; deleted after the run.
 instance_name = ${dir.slice(dir.lastIndexOf('/') + 1)}
@@ -102,26 +114,7 @@ service pop3-login {
     port = 0
   }
 }
-`;
-}
-
-/** True when host:port sends a greeting starting with `prefix`. */
-function greets(port, prefix, timeoutMs = 3000) {
-  const probe = new Promise((resolve) => {
-    const sock = new Socket();
-    let buf = '';
-    const done = (ok) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.once('error', () => done(false));
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\n')) done(buf.startsWith(prefix));
-    });
-    sock.connect(port, '127.0.0.1');
-  });
-  return withTimeout(probe, timeoutMs, `greeting on ${port}`).catch(() => false);
+${extraConf}`;
 }
 
 /**
@@ -130,7 +123,10 @@ function greets(port, prefix, timeoutMs = 3000) {
  * users: [{ name: 'user@example.test', password }] or { name, passwordHash }
  * with a scheme prefix Dovecot knows ({ARGON2ID}$argon2id$…, as Postamt's
  * directory stores them — so both servers pay the same hash). Resolves once every
- * listener greets; `stop()` is also registered for cleanup.
+ * listener greets; `stop()` is also registered for cleanup. `extraConf` is
+ * appended to dovecot.conf (service limits for many connections, …).
+ * `restart()` stops the master and starts it again on the same ports, index
+ * and control files (a "server just started" cold run); `pid` follows it.
  */
 export async function start({
   maildirRoot,
@@ -141,6 +137,7 @@ export async function start({
   chownMaildir = true,
   mailUser = 'mail',
   keep = false,
+  extraConf = '',
   log = () => {},
 }) {
   if (!imap && !pop3) throw new Error('start Dovecot with imap, pop3 or both');
@@ -178,7 +175,7 @@ export async function start({
   const pop3Port = pop3 ? await freePort() : null;
   const protocols = [imap && 'imap', pop3 && 'pop3'].filter(Boolean);
   const confFile = join(dir, 'dovecot.conf');
-  writeFileSync(confFile, conf({ dir, maildirRoot, layout, imapPort, pop3Port, protocols, uid }));
+  writeFileSync(confFile, conf({ dir, maildirRoot, layout, imapPort, pop3Port, protocols, uid, extraConf }));
 
   const check = runSync(which('doveconf') ?? 'doveconf', ['-c', confFile, '-n'], { timeoutMs: 30_000 });
   if (check.code !== 0) {
@@ -186,33 +183,49 @@ export async function start({
     throw new Error(`doveconf rejected ${confFile}:\n${check.out}`);
   }
   const logFile = join(dir, 'dovecot.out');
-  const proc = startChild('dovecot', bin, ['-F', '-c', confFile], { cwd: dir, logFile });
+  let proc = null;
+  const launch = async () => {
+    proc = startChild('dovecot', bin, ['-F', '-c', confFile], { cwd: dir, logFile });
+    try {
+      await waitUntil(
+        `dovecot on 127.0.0.1:${[imapPort, pop3Port].filter(Boolean).join(',')}`,
+        async () => {
+          if (proc.gone()) throw fatal(`dovecot exited during start-up:\n${proc.logTail()}`);
+          return (!imap || (await greets(imapPort, '* OK'))) && (!pop3 || (await greets(pop3Port, '+OK')));
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    } catch (err) {
+      const tail = runSync('tail', ['-n', '20', join(dir, 'dovecot.log')]).out;
+      await proc.stop();
+      throw new Error(`${err.message}\n--- dovecot.log:\n${tail}`);
+    }
+  };
   const stop = async () => {
-    await proc.stop();
+    await proc?.stop();
     await removeDir();
   };
   try {
-    await waitUntil(
-      `dovecot on 127.0.0.1:${[imapPort, pop3Port].filter(Boolean).join(',')}`,
-      async () => {
-        if (proc.gone()) throw fatal(`dovecot exited during start-up:\n${proc.logTail()}`);
-        return (!imap || (await greets(imapPort, '* OK'))) && (!pop3 || (await greets(pop3Port, '+OK')));
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await launch();
   } catch (err) {
-    const tail = runSync('tail', ['-n', '20', join(dir, 'dovecot.log')]).out;
-    await stop();
-    throw new Error(`${err.message}\n--- dovecot.log:\n${tail}`);
+    await removeDir();
+    throw err;
   }
   return {
     dir,
     version,
     imapPort,
     pop3Port,
-    pid: proc.pid,
+    get pid() {
+      return proc.pid;
+    },
     cpuSeconds: () => treeCpuSeconds(proc.pid),
+    memory: (opts) => treeMemory(proc.pid, opts),
     logTail: (lines = 20) => runSync('tail', ['-n', String(lines), join(dir, 'dovecot.log')]).out,
+    async restart() {
+      await proc.stop();
+      await launch();
+    },
     stop,
   };
 }

@@ -38,11 +38,12 @@ export class ImapClient {
     w?.();
   }
 
-  static async connect({ port, host = '127.0.0.1', timeoutMs = 600_000 }) {
+  /** `localAddress` (127.0.0.x) spreads many connections over several source addresses. */
+  static async connect({ port, host = '127.0.0.1', timeoutMs = 600_000, localAddress }) {
     const socket = new Socket();
     await new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.connect(port, host, resolve);
+      socket.connect({ port, host, ...(localAddress ? { localAddress } : {}) }, resolve);
     });
     socket.setNoDelay(true);
     const c = new ImapClient(socket, timeoutMs);
@@ -160,6 +161,32 @@ export class ImapClient {
       ]),
     );
     return this.#response(tag, 'APPEND', false, false);
+  }
+
+  /** CAPABILITY: the advertised capabilities, upper-cased. */
+  async capabilities() {
+    const r = await this.command('CAPABILITY', { keep: true });
+    const line = r.lines.find((l) => l.startsWith('* CAPABILITY ')) ?? '';
+    return new Set(line.slice(13).toUpperCase().split(' ').filter(Boolean));
+  }
+
+  /** Sends IDLE (RFC 2177) and waits for the continuation; untagged news then arrives by waitFor(). */
+  async idle() {
+    const tag = `b${++this.#tag}`;
+    this.#socket.write(`${tag} IDLE\r\n`);
+    for (;;) {
+      const line = await this.#line();
+      if (line.startsWith('+')) return;
+      if (line.startsWith(`${tag} `)) throw new ImapError(`IDLE → ${line}`);
+    }
+  }
+
+  /** Reads plain lines (untagged news during IDLE) until one matches `re`; returns it. */
+  async waitFor(re) {
+    for (;;) {
+      const line = await this.#line();
+      if (re.test(line)) return line;
+    }
   }
 
   async logout() {

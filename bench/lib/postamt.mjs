@@ -8,8 +8,16 @@ import { Directory } from '@postamt/directory';
 import { connectRedis, Queues } from '@postamt/queue';
 import { freePort, makeTempDir, startRedis } from '@postamt/testkit';
 import { onCleanup, removeDirLater } from './cleanup.mjs';
-import { httpOk, popGreeting, smtpBanner, startChild, treeCpuSeconds } from './proc.mjs';
-import { fatal, waitUntil } from './timing.mjs';
+import {
+  httpOk,
+  imapGreeting,
+  popGreeting,
+  smtpBanner,
+  startChild,
+  treeCpuSeconds,
+  treeMemory,
+} from './proc.mjs';
+import { fatal, waitUntil, withTimeout } from './timing.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -56,6 +64,16 @@ export async function resetAndSeed(redis, { domain, user, password = 'x' }) {
   await directory.putUser({ address: user, password });
 }
 
+/**
+ * Empties Redis, seeds the domain and user, and returns the password hash the
+ * directory stored ({ARGON2ID}$argon2id$…), for Dovecot's user list: both
+ * servers then pay the same hash at login.
+ */
+export async function seedBenchUser(redis, { domain, user, password = 'x', timeoutMs = 15_000 }) {
+  await withTimeout(resetAndSeed(redis, { domain, user, password }), timeoutMs, 'seed Redis');
+  return (await new Directory(redis).getUser(user))?.passwordHash;
+}
+
 /** Jobs in a BullMQ queue by state (waiting, active, delayed, ...). */
 export async function queueCounts(redis, name) {
   const queues = new Queues(redis);
@@ -82,6 +100,10 @@ export function intakeEntry() {
 
 export function pop3Entry() {
   return join(repoRoot, 'services/pop3/dist/main.js');
+}
+
+export function imapEntry() {
+  return join(repoRoot, 'services/imap/dist/main.js');
 }
 
 // POSTAMT_* from the caller's shell are dropped: the bench alone decides a
@@ -128,6 +150,7 @@ async function startService({ name, entry, data, removeData, env, metricsPort, g
     metricsPort,
     pid: proc.pid,
     cpuSeconds: () => treeCpuSeconds(proc.pid),
+    memory: (opts) => treeMemory(proc.pid, opts),
     logTail: proc.logTail,
     alive: () => !proc.gone(),
     stop,
@@ -210,4 +233,73 @@ export async function startPop3({
     greets,
   });
   return { ...svc, pop3Port, pop3sPort };
+}
+
+/**
+ * Starts the imap service over an existing data dir (`<data>/mail/<domain>/<local>`)
+ * on fresh loopback ports. The data dir is removed at stop/cleanup unless
+ * `keep` or `ownData: false`. `restart()` stops the process and starts it
+ * again on the same ports and data (a "server just started" cold run).
+ * Plaintext logins are allowed on loopback (the default), as for Dovecot.
+ */
+export async function startImap({
+  redisUrl,
+  data,
+  hostname = 'bench.postamt.test',
+  keep = false,
+  ownData = true,
+  extraEnv = {},
+}) {
+  const removeData = ownData ? removeDirLater(data, keep) : async () => {};
+  const imapPort = await freePort();
+  const imapsPort = await freePort();
+  const metricsPort = await freePort();
+  const env = benchEnv({
+    POSTAMT_DATA: data,
+    POSTAMT_REDIS_URL: redisUrl,
+    POSTAMT_HOSTNAME: hostname,
+    POSTAMT_IMAP_PORT: String(imapPort),
+    POSTAMT_IMAPS_PORT: String(imapsPort),
+    POSTAMT_METRICS_PORT: String(metricsPort),
+    ...extraEnv,
+  });
+  const launch = () =>
+    startService({
+      name: 'imap',
+      entry: imapEntry(),
+      data,
+      removeData: async () => {},
+      env,
+      metricsPort,
+      greets: () => imapGreeting(imapPort),
+    });
+  let svc;
+  try {
+    svc = await launch();
+  } catch (err) {
+    await removeData();
+    throw err;
+  }
+  return {
+    data,
+    metricsPort,
+    port: imapPort,
+    imapPort,
+    imapsPort,
+    get pid() {
+      return svc.pid;
+    },
+    cpuSeconds: () => svc.cpuSeconds(),
+    memory: (opts) => svc.memory(opts),
+    logTail: (lines) => svc.logTail(lines),
+    alive: () => svc.alive(),
+    async restart() {
+      await svc.stop();
+      svc = await launch();
+    },
+    async stop() {
+      await svc.stop();
+      await removeData();
+    },
+  };
 }

@@ -33,7 +33,17 @@ import { waitUntil } from './timing.mjs';
 /** Postfix queues, as directories of the queue_directory. */
 export const QUEUES = ['maildrop', 'incoming', 'active', 'deferred', 'hold', 'corrupt'];
 
-function mainCf(dir, { port, processLimit }) {
+function mainCf(
+  dir,
+  {
+    port,
+    processLimit,
+    listenAddress = '127.0.0.1',
+    mynetworks = '127.0.0.0/8',
+    recipientRestrictions = 'permit_mynetworks, reject',
+    extraMainCf = '',
+  },
+) {
   return `# Private benchmark instance written by bench/lib/postfix.mjs; deleted after the run.
 compatibility_level = 3.6
 queue_directory = ${dir}/spool
@@ -43,16 +53,16 @@ maillog_file_prefixes = ${dir}
 myhostname = bench.postfix.test
 mydomain = postfix.test
 myorigin = $myhostname
-# Loopback only, IPv4 only.
-inet_interfaces = 127.0.0.1
+# Loopback (or a private bench veth address) only, IPv4 only.
+inet_interfaces = ${listenAddress}
 inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mynetworks = ${mynetworks}
 mydestination = example.test, localhost
 # The one local recipient; like Postamt's directory check, unknown users are rejected.
 local_recipient_maps = inline:{ user@example.test=ok }
 alias_maps =
 alias_database =
-smtpd_recipient_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = ${recipientRestrictions}
 # Measure acceptance only: every accepted message goes to the hold queue,
 # where the queue manager never looks at it.
 smtpd_end_of_data_restrictions = check_client_access static:HOLD
@@ -63,15 +73,15 @@ relay_transport = discard:bench
 default_transport = discard:bench
 default_process_limit = ${processLimit}
 biff = no
-# smtpd listens on 127.0.0.1:${port} (master.cf).
-`;
+# smtpd listens on ${listenAddress}:${port} (master.cf).
+${extraMainCf}`;
 }
 
 // The default master.cf minus every inet listener (so port 25 is never bound)
 // and minus delivery agents we do not need; chroot off everywhere.
-function masterCf(port) {
+function masterCf(port, listenAddress = '127.0.0.1', extraMasterCf = '') {
   return `# service type  private unpriv  chroot  wakeup  maxproc command
-127.0.0.1:${port} inet n - n - - smtpd
+${listenAddress}:${port} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -90,7 +100,7 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-`;
+${extraMasterCf}`;
 }
 
 function uidOf(user) {
@@ -128,8 +138,23 @@ function allowConfigDir(configDir) {
 /**
  * Starts the instance and resolves once smtpd answers with 220 on
  * 127.0.0.1:port. Call `stop()` (also registered for cleanup) when done.
+ * Optional: `netns` (from lib/netns.mjs) starts it inside that namespace, so it
+ * reads the namespace's /etc/resolv.conf, listening on `listenAddress` there;
+ * `mynetworks`, `recipientRestrictions` and `extraMainCf` (appended lines)
+ * change the policy; `extraMasterCf` adds services (e.g. the smtp client).
  */
-export async function startPostfix({ port, processLimit = 100, keep = false, startTimeoutMs = 30_000 }) {
+export async function startPostfix({
+  port,
+  processLimit = 100,
+  keep = false,
+  startTimeoutMs = 30_000,
+  netns = null,
+  listenAddress = '127.0.0.1',
+  mynetworks,
+  recipientRestrictions,
+  extraMainCf,
+  extraMasterCf,
+}) {
   const postfix = requireProgram('postfix', 'apt-get install postfix');
   if (process.getuid?.() !== 0) throw new Error('the Postfix side of the bench must run as root');
 
@@ -140,10 +165,17 @@ export async function startPostfix({ port, processLimit = 100, keep = false, sta
   mkdirSync(join(dir, 'spool'), { mode: 0o755 });
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   chownSync(join(dir, 'data'), uidOf('postfix'), 0);
-  writeFileSync(join(configDir, 'main.cf'), mainCf(dir, { port, processLimit }));
-  writeFileSync(join(configDir, 'master.cf'), masterCf(port));
+  writeFileSync(
+    join(configDir, 'main.cf'),
+    mainCf(dir, { port, processLimit, listenAddress, mynetworks, recipientRestrictions, extraMainCf }),
+  );
+  writeFileSync(join(configDir, 'master.cf'), masterCf(port, listenAddress, extraMasterCf));
   const maillog = join(dir, 'maillog');
-  const pf = (cmd, timeoutMs = 60_000) => runSync(postfix, ['-c', configDir, cmd], { timeoutMs });
+  // In a namespace every command runs inside it: `check` looks for inet_interfaces there.
+  const pf = (cmd, timeoutMs = 60_000) =>
+    netns
+      ? runSync(...netns.wrap(postfix, ['-c', configDir, cmd]), { timeoutMs })
+      : runSync(postfix, ['-c', configDir, cmd], { timeoutMs });
 
   let masterPid = null;
   const readMasterPid = () => {
@@ -185,7 +217,7 @@ export async function startPostfix({ port, processLimit = 100, keep = false, sta
     const start = pf('start');
     if (start.code !== 0) fail('start', start.out);
     masterPid = readMasterPid();
-    await waitUntil(`postfix smtpd on 127.0.0.1:${port}`, () => smtpBanner(port), {
+    await waitUntil(`postfix smtpd on ${listenAddress}:${port}`, () => smtpBanner(port, listenAddress), {
       timeoutMs: startTimeoutMs,
       intervalMs: 100,
     });
@@ -197,6 +229,7 @@ export async function startPostfix({ port, processLimit = 100, keep = false, sta
   return {
     dir,
     port,
+    host: listenAddress,
     masterPid,
     version: runSync(requireProgram('postconf'), ['-c', configDir, '-h', 'mail_version']).out,
     maillog,

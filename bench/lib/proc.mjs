@@ -137,10 +137,62 @@ export function treeCpuSeconds(rootPid) {
   return ticks / ticksPerSecond();
 }
 
+// --- memory from /proc -------------------------------------------------------
+
+/** Pids of `rootPid` and all its living descendants. */
+export function treePids(rootPid) {
+  const stats = allStats();
+  if (!stats.has(rootPid)) return [];
+  const kids = new Map();
+  for (const [pid, s] of stats) {
+    if (!kids.has(s.ppid)) kids.set(s.ppid, []);
+    kids.get(s.ppid).push(pid);
+  }
+  const out = [];
+  const stack = [rootPid];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    out.push(pid);
+    stack.push(...(kids.get(pid) ?? []));
+  }
+  return out;
+}
+
+/** `Name: <n> kB` from a /proc file, in bytes (0 when the process is gone). */
+function procKb(file, name) {
+  try {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resident memory of a process tree: `rss` sums each process's RSS (shared
+ * library pages counted once per process, as `ps` would add them up), `pss`
+ * sums the proportional set size (shared pages split between their users),
+ * the fairer figure for a server made of many processes. Bytes.
+ */
+export function treeMemory(rootPid, { pss = true } = {}) {
+  const pids = treePids(rootPid);
+  let rss = 0;
+  let pssBytes = 0;
+  for (const pid of pids) {
+    rss += procKb(`/proc/${pid}/status`, 'VmRSS');
+    if (pss) pssBytes += procKb(`/proc/${pid}/smaps_rollup`, 'Pss');
+  }
+  return { processes: pids.length, rss, pss: pss ? pssBytes : null };
+}
+
 // --- probes -------------------------------------------------------------------
 
-/** True when an SMTP server on host:port sends a 220 greeting (then QUIT). */
-export function smtpBanner(port, host = '127.0.0.1', timeoutMs = 3000) {
+/**
+ * True when a server on host:port greets with a line starting with `prefix`;
+ * `quit` (e.g. 'QUIT') is sent after a good greeting so the server logs a
+ * clean end rather than a dropped connection.
+ */
+export function greets(port, prefix, { host = '127.0.0.1', timeoutMs = 3000, quit = null } = {}) {
   const probe = new Promise((resolve) => {
     const sock = new Socket();
     let buf = '';
@@ -150,40 +202,28 @@ export function smtpBanner(port, host = '127.0.0.1', timeoutMs = 3000) {
     };
     sock.once('error', () => done(false));
     sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\n')) {
-        const ok = buf.startsWith('220');
-        if (ok) sock.write('QUIT\r\n');
-        setTimeout(() => done(ok), 20);
-      }
+      buf += d.toString('latin1');
+      if (!buf.includes('\n')) return;
+      const ok = buf.startsWith(prefix);
+      if (ok && quit) sock.write(`${quit}\r\n`);
+      setTimeout(() => done(ok), quit ? 20 : 0);
     });
     sock.connect(port, host);
   });
-  return withTimeout(probe, timeoutMs, `SMTP banner on ${host}:${port}`).catch(() => false);
+  return withTimeout(probe, timeoutMs, `greeting on ${host}:${port}`).catch(() => false);
 }
 
+/** True when an SMTP server on host:port sends a 220 greeting (then QUIT). */
+export const smtpBanner = (port, host = '127.0.0.1', timeoutMs = 3000) =>
+  greets(port, '220', { host, timeoutMs, quit: 'QUIT' });
+
 /** True when a POP3 server on host:port greets with +OK (then QUIT). */
-export function popGreeting(port, host = '127.0.0.1', timeoutMs = 3000) {
-  const probe = new Promise((resolve) => {
-    const sock = new Socket();
-    let buf = '';
-    const done = (ok) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.once('error', () => done(false));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\n')) {
-        const ok = buf.startsWith('+OK');
-        if (ok) sock.write('QUIT\r\n');
-        setTimeout(() => done(ok), 20);
-      }
-    });
-    sock.connect(port, host);
-  });
-  return withTimeout(probe, timeoutMs, `POP3 greeting on ${host}:${port}`).catch(() => false);
-}
+export const popGreeting = (port, host = '127.0.0.1', timeoutMs = 3000) =>
+  greets(port, '+OK', { host, timeoutMs, quit: 'QUIT' });
+
+/** True when an IMAP server on host:port greets with * OK (then LOGOUT). */
+export const imapGreeting = (port, host = '127.0.0.1', timeoutMs = 3000) =>
+  greets(port, '* OK', { host, timeoutMs, quit: 'z LOGOUT' });
 
 /** True when GET http://127.0.0.1:<port><path> answers 200. */
 export async function httpOk(port, path, timeoutMs = 2000) {

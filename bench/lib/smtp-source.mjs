@@ -6,16 +6,16 @@ import { requireProgram } from './proc.mjs';
 import { now } from './timing.mjs';
 
 /**
- * Sends `messages` messages of `size` bytes to 127.0.0.1:port and resolves with
+ * Sends `messages` messages of `size` bytes to host:port (127.0.0.1) and resolves with
  * { seconds, rate, code, output } — wall clock from spawn to exit. smtp-source
  * stops at the first error reply, so a non-zero exit means not all were sent.
  */
-export function runSmtpSource({ port, sessions, messages, size, from, to, timeoutMs }) {
+export function runSmtpSource({ port, host = '127.0.0.1', sessions, messages, size, from, to, timeoutMs }) {
   const bin = requireProgram('smtp-source', 'apt-get install postfix');
   // -M: a fully-qualified HELO name; smtp-source's default (the local host name) may be refused.
   const args = ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', from, '-t', to];
   args.push('-M', 'client.bench.example');
-  args.push(`127.0.0.1:${port}`);
+  args.push(`${host}:${port}`);
   return new Promise((resolve) => {
     const t0 = now();
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

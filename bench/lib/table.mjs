@@ -1,6 +1,7 @@
-// The result table: figure | Postamt | peer | ratio. The ratio is always
-// Postamt / peer; each figure says whether higher or lower is better, so for a
-// rate > 1 means Postamt is ahead and for a cost (CPU per message) < 1 does.
+// The result table: figure | Postamt | peer | ratio. The ratio is Postamt /
+// peer unless a scenario asks for peer / Postamt (`order: 'peer/postamt'`,
+// for tables of times, where > 1 then reads "Postamt faster"); each figure
+// says whether higher or lower is better.
 
 function fmt(v, digits) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
@@ -13,11 +14,23 @@ export function ratio(postamt, peer) {
   return postamt / peer;
 }
 
+/** The ratio of a row in the given order ('postamt/peer', the default, or 'peer/postamt'). */
+export function orderedRatio(row, order = 'postamt/peer') {
+  return order === 'peer/postamt' ? ratio(row.peer, row.postamt) : ratio(row.postamt, row.peer);
+}
+
 /** rows: [{ name, unit, better: 'higher'|'lower', postamt, peer, note }] */
-export function renderTable(rows, peerName) {
-  const header = ['figure', 'Postamt', peerName, 'Postamt/peer', 'better', 'note'];
+export function renderTable(rows, peerName, { order = 'postamt/peer' } = {}) {
+  const header = [
+    'figure',
+    'Postamt',
+    peerName,
+    order === 'peer/postamt' ? `${peerName}/Postamt` : 'Postamt/peer',
+    'better',
+    'note',
+  ];
   const body = rows.map((r) => {
-    const q = ratio(r.postamt, r.peer);
+    const q = orderedRatio(r, order);
     return [
       r.unit ? `${r.name} (${r.unit})` : r.name,
       fmt(r.postamt),

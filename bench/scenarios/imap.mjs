@@ -12,19 +12,15 @@
 //     with LITERAL+.
 // Checks: both sides list every message, answer every FETCH, and find the
 // same UIDs for both searches; the APPENDs all land.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { Directory } from '@postamt/directory';
-import { freePort, makeTempDir } from '@postamt/testkit';
+import { makeTempDir } from '@postamt/testkit';
 import { removeDirLater } from '../lib/cleanup.mjs';
-import { start as startDovecot } from '../lib/dovecot.mjs';
+import { copyForDovecot, start as startDovecot } from '../lib/dovecot.mjs';
 import { ImapClient } from '../lib/imap-client.mjs';
-import { repoRoot, resetAndSeed, startBenchRedis } from '../lib/postamt.mjs';
-import { httpOk, startChild, treeCpuSeconds } from '../lib/proc.mjs';
+import { seedBenchUser, startBenchRedis, startImap } from '../lib/postamt.mjs';
 import { median } from '../lib/stats.mjs';
-import { fatal, now, waitUntil, withTimeout } from '../lib/timing.mjs';
+import { now, withTimeout } from '../lib/timing.mjs';
 
 export const description = 'IMAP SELECT/FETCH/SEARCH/APPEND on a 10,000-message folder vs Dovecot';
 export const peer = 'Dovecot';
@@ -129,68 +125,6 @@ function generateFolder(data, messages) {
   return bytes;
 }
 
-function imapGreets(port) {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    const done = (ok) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(3000, () => done(false));
-    s.once('error', () => done(false));
-    s.once('data', (d) => done(d.toString().startsWith('* OK')));
-    s.connect(port, '127.0.0.1');
-  });
-}
-
-/** The built imap service over `data` on fresh loopback ports (bench/lib/postamt.mjs has no IMAP starter). */
-async function startPostamtImap({ redisUrl, data, keep }) {
-  const entry = join(repoRoot, 'services/imap/dist/main.js');
-  const imapPort = await freePort();
-  const metricsPort = await freePort();
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POSTAMT_'))),
-    POSTAMT_BIND: '127.0.0.1',
-    POSTAMT_LOG_LEVEL: 'warn',
-    POSTAMT_DATA: data,
-    POSTAMT_REDIS_URL: redisUrl,
-    POSTAMT_HOSTNAME: 'bench.postamt.test',
-    POSTAMT_IMAP_PORT: String(imapPort),
-    POSTAMT_IMAPS_PORT: String(await freePort()),
-    POSTAMT_METRICS_PORT: String(metricsPort),
-  };
-  const removeData = removeDirLater(data, keep);
-  const proc = startChild('imap', process.execPath, [entry], {
-    env,
-    cwd: repoRoot,
-    logFile: join(data, 'imap.log'),
-  });
-  const stop = async () => {
-    await proc.stop();
-    await removeData();
-  };
-  try {
-    await waitUntil(
-      `imap readiness (http://127.0.0.1:${metricsPort}/readyz)`,
-      async () => {
-        if (proc.gone()) throw fatal(`imap exited during start-up:\n${proc.logTail()}`);
-        return (await httpOk(metricsPort, '/readyz')) && (await imapGreets(imapPort));
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    port: imapPort,
-    pid: proc.pid,
-    cpuSeconds: () => treeCpuSeconds(proc.pid),
-    logTail: proc.logTail,
-    stop,
-  };
-}
-
 const searchUids = (r) =>
   r.lines
     .filter((l) => l.startsWith('* SEARCH'))
@@ -269,6 +203,18 @@ async function runSide(server, { messages, appends, repeat, timeoutMs, log }) {
     );
     record('search-text', text.ms);
     searches.text = searchUids(text.r);
+    const sort = await step(
+      'SORT',
+      timed(() => c.command('UID SORT (SUBJECT DATE) UTF-8 ALL', { keep: true })),
+    );
+    record('sort', sort.ms);
+    searches.sort = sort.r.lines.find((l) => l.startsWith('* SORT'));
+    const thread = await step(
+      'THREAD',
+      timed(() => c.command('UID THREAD REFERENCES UTF-8 ALL', { keep: true })),
+    );
+    record('thread', thread.ms);
+    searches.thread = thread.r.lines.find((l) => l.startsWith('* THREAD'))?.trimEnd();
     await c.logout();
     log(
       `  warm ${i + 1}: open ${warm.ms.toFixed(0)} ms, ENVELOPE ${env.ms.toFixed(0)} ms, SUBJECT ${subj.ms.toFixed(0)} ms, TEXT ${text.ms.toFixed(0)} ms`,
@@ -319,18 +265,11 @@ export async function run(opts, { log, keep = false }) {
     let passwordHash;
     if (sides.includes('postamt')) {
       redis = await startBenchRedis({ keep });
-      await withTimeout(
-        resetAndSeed(redis.redis, { domain: DOMAIN, user: USER, password: PASSWORD }),
-        15_000,
-        'seed Redis',
-      );
-      passwordHash = (await new Directory(redis.redis).getUser(USER))?.passwordHash;
+      passwordHash = await seedBenchUser(redis.redis, { domain: DOMAIN, user: USER, password: PASSWORD });
     }
     if (sides.includes('dovecot')) {
       // Dovecot gets its own copy (chowned to the mail user, its own flags and APPENDs).
-      const root = makeTempDir('bench-imap-dovecot');
-      removeDirLater(root, keep);
-      execFileSync('cp', ['-a', `${join(data, 'mail')}/.`, root]);
+      const root = copyForDovecot(join(data, 'mail'), { prefix: 'bench-imap-dovecot', keep });
       servers.dovecot = await startDovecot({
         maildirRoot: root,
         users: [passwordHash ? { name: USER, passwordHash } : { name: USER, password: PASSWORD }],
@@ -343,7 +282,7 @@ export async function run(opts, { log, keep = false }) {
       log(`dovecot ${servers.dovecot.version} imap on 127.0.0.1:${servers.dovecot.port}`);
     }
     if (sides.includes('postamt')) {
-      servers.postamt = await startPostamtImap({ redisUrl: redis.url, data, keep });
+      servers.postamt = await startImap({ redisUrl: redis.url, data, keep });
       log(`postamt imap on 127.0.0.1:${servers.postamt.port}`);
     } else removeDirLater(data, keep);
 
@@ -389,6 +328,8 @@ export async function run(opts, { log, keep = false }) {
     figure('FETCH 1:* (ENVELOPE BODYSTRUCTURE), warm', 'envelope-warm'),
     figure(`UID SEARCH SUBJECT "${SUBJECT_TERM}"`, 'search-subject', 'warm'),
     figure(`UID SEARCH TEXT "${TEXT_TERM}"`, 'search-text', 'no full-text index'),
+    figure('UID SORT (SUBJECT DATE) UTF-8 ALL', 'sort', 'warm'),
+    figure('UID THREAD REFERENCES UTF-8 ALL', 'thread', 'warm'),
     figure(`APPEND ${appends} messages`, 'append', 'one at a time, LITERAL+'),
     {
       name: 'APPEND per message',
@@ -409,7 +350,7 @@ export async function run(opts, { log, keep = false }) {
   ];
   const [pa, dc] = [results.postamt?.searches, results.dovecot?.searches];
   if (pa && dc) {
-    for (const k of ['subject', 'text'])
+    for (const k of ['subject', 'text', 'sort', 'thread'])
       if (pa[k] !== dc[k])
         notes.push(`the servers disagree on SEARCH ${k}: Postamt [${pa[k]}], Dovecot [${dc[k]}]`);
   }

@@ -9,15 +9,13 @@
 // RETR marks seen), so it is timed on its own. Checks: each side lists and
 // sends exactly the generated messages, the un-stuffed octets received equal
 // STAT's total, and both sides agree on the count and on the total size.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Directory } from '@postamt/directory';
 import { makeTempDir } from '@postamt/testkit';
 import { removeDirLater } from '../lib/cleanup.mjs';
-import { start as startDovecot } from '../lib/dovecot.mjs';
+import { copyForDovecot, start as startDovecot } from '../lib/dovecot.mjs';
 import { Pop3Client } from '../lib/pop3-client.mjs';
-import { pop3Entry, resetAndSeed, startBenchRedis, startPop3 } from '../lib/postamt.mjs';
+import { pop3Entry, seedBenchUser, startBenchRedis, startPop3 } from '../lib/postamt.mjs';
 import { median } from '../lib/stats.mjs';
 import { now, sleep, withTimeout } from '../lib/timing.mjs';
 
@@ -162,12 +160,7 @@ export async function run(opts, { log, keep = false }) {
     if (sides.includes('postamt')) {
       pop3Entry();
       redis = await startBenchRedis({ keep });
-      await withTimeout(
-        resetAndSeed(redis.redis, { domain: DOMAIN, user: USER, password: PASSWORD }),
-        15_000,
-        'seed Redis',
-      );
-      passwordHash = (await new Directory(redis.redis).getUser(USER))?.passwordHash;
+      passwordHash = await seedBenchUser(redis.redis, { domain: DOMAIN, user: USER, password: PASSWORD });
       servers.postamt = await startPop3({ redisUrl: redis.url, data, keep });
       servers.postamt.port = servers.postamt.pop3Port;
       log(`postamt pop3 on 127.0.0.1:${servers.postamt.port}`);
@@ -176,9 +169,7 @@ export async function run(opts, { log, keep = false }) {
     }
     if (sides.includes('dovecot')) {
       // Dovecot gets its own copy: it is chowned to the mail user and gets its own flags.
-      const root = makeTempDir('bench-pop3-dovecot');
-      removeDirLater(root, keep);
-      execFileSync('cp', ['-a', `${join(data, 'mail')}/.`, root]);
+      const root = copyForDovecot(join(data, 'mail'), { prefix: 'bench-pop3-dovecot', keep });
       servers.dovecot = await startDovecot({
         maildirRoot: root,
         users: [passwordHash ? { name: USER, passwordHash } : { name: USER, password: PASSWORD }],
