@@ -29,7 +29,12 @@ const TEST_PROGRAMS = {
   fetchmail: 'fetchmail',
   chromium: 'chromium',
 };
-const BENCH_PROGRAMS = { postfix: 'postfix', 'smtp-source': 'postfix' };
+const BENCH_PROGRAMS = {
+  postfix: 'postfix',
+  'smtp-source': 'postfix',
+  spamc: 'spamc',
+  amavisd: 'amavisd-new',
+};
 
 function log(msg) {
   process.stderr.write(`[postamt] ${msg}\n`);

@@ -21,11 +21,15 @@ if [ ! -f "$scratch/node_modules/kubernetes-models/package.json" ] || [ ! -f "$s
   log "installing kubernetes-models, yaml, typescript into $scratch"
   mkdir -p "$scratch"
   echo '{"name":"k8s-validate","private":true,"type":"module"}' >"$scratch/package.json"
-  if command -v npm >/dev/null; then
-    (cd "$scratch" && npm install --no-audit --no-fund --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
-  else
-    (cd "$scratch" && pnpm add --ignore-workspace --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
-  fi
+  install() {
+    if command -v npm >/dev/null; then
+      (cd "$scratch" && npm install --no-audit --no-fund --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
+    else
+      (cd "$scratch" && pnpm add --ignore-workspace --silent kubernetes-models@5.1.0 yaml@2 typescript@5.9.3)
+    fi
+  }
+  # The registry is reached over the network: try three times before failing.
+  install || { sleep 10; install; } || { sleep 30; install; } || { log "FAIL npm install of the validators"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 rm -rf "$out"; mkdir -p "$out"
@@ -51,7 +55,11 @@ fi
 
 status=0
 node "$here/k8s-validate.mjs" "$scratch" "${files[@]}" >"$out/validate.log" || status=$?
-grep -v '^ok ' "$out/validate.log" || true
 log "done in $((SECONDS - T0))s (details: $out/validate.log)"
-if [ "$rfail" = 1 ]; then echo "render failed"; exit 1; fi
+# Failures, then the closing "N passed, N failed" line (a failed render counts as one).
+grep -v '^ok ' "$out/validate.log" | grep -Ev '^[0-9]+ passed, [0-9]+ failed' || true
+counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/validate.log" | tail -1)
+passed=$(echo "$counts" | sed -n 's/^\([0-9]*\) passed.*/\1/p') failed=$(echo "$counts" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+echo "${passed:-0} passed, $((${failed:-1} + rfail)) failed"
+[ "$rfail" = 0 ] || exit 1
 exit "$status"

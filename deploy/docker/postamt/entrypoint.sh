@@ -5,7 +5,8 @@
 #         when POSTAMT_TLS_CERT is unset: fullchain.pem+privkey.pem (certbot),
 #         tls.crt+tls.key (Kubernetes TLS secret) or cert.pem+key.pem. With none,
 #         the service makes a self-signed pair under $POSTAMT_DATA/tls once.
-#   seed: /etc/postamt/seed.yml is used when POSTAMT_SEED is unset and it exists.
+#   seed: /etc/postamt/seed.yml is used when POSTAMT_SEED is unset and it exists;
+#         else POSTAMT_DOMAIN (one or more, comma-separated) becomes a seed of domains.
 set -eu
 svc=${1:-${POSTAMT_SERVICE:-}}
 if [ -z "$svc" ]; then
@@ -29,6 +30,11 @@ if [ -z "${POSTAMT_TLS_CERT:-}" ]; then
 fi
 if [ -z "${POSTAMT_SEED:-}" ] && [ -r /etc/postamt/seed.yml ]; then
   export POSTAMT_SEED=/etc/postamt/seed.yml
+elif [ -z "${POSTAMT_SEED:-}" ] && [ -n "${POSTAMT_DOMAIN:-}" ]; then
+  # First run without a seed file: the domain(s) from the environment, comma-separated.
+  seed=${TMPDIR:-/tmp}/postamt-seed.yml
+  printf 'domains: [%s]\n' "$(printf '%s' "$POSTAMT_DOMAIN" | tr -d ' ' | sed 's/,/, /g')" >"$seed"
+  export POSTAMT_SEED="$seed"
 fi
 export POSTAMT_SERVICE="$svc"
 exec node "$main"

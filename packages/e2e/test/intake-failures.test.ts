@@ -1,6 +1,6 @@
 // Intake under failure: a volume that is full before or during DATA, and a
 // client that leaves in the middle of DATA. These were found as bugs by this
-// suite (see RELIABILITY.md) and are now regression tests.
+// suite (see docs/RELIABILITY.md) and are now regression tests.
 import { Socket } from 'node:net';
 import { freePort, type ServiceProcess } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

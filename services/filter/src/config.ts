@@ -45,14 +45,20 @@ export const filterSchema = withCommonRules(
     /** Bytes sent to spamd at most; larger mail is cut (SpamAssassin gains little from more). */
     spamdMaxBytes: byteSize.prefault('512KB'),
     /**
-     * What a scan limit means (clamd's Heuristics.Limits.Exceeded, or a message
-     * over POSTAMT_CLAMD_MAX_BYTES): deliver it marked as partly scanned, or quarantine it.
+     * Per-user Bayes with a site-wide prior (spam-user.ts): spamd gets a `User:`
+     * on every request (spamd runs with --virtual-config-dir, see deploy/). Off:
+     * no `User:` at all, one store for everyone.
      */
-    /**
-     * Per-user Bayes: pass the sole recipient to spamd as `User:` (spamd must
-     * run with --virtual-config-dir or SQL user prefs, see deploy/). Learn jobs always pass it.
-     */
-    spamdPerUser: booleanish.default(false),
+    spamdPerUser: booleanish.default(true),
+    /** spamd `User:` of the site-wide store; not an address, so no mailbox can own it. */
+    spamdSiteUser: z
+      .string()
+      .regex(/^[A-Za-z0-9][-A-Za-z0-9_.+]{0,63}$/, { message: 'expected a name of letters, digits and -_.+' })
+      .default('postamt-site'),
+    /** A user's own store scores their mail from this many learned spam on; keep equal to spamd's bayes_min_spam_num. */
+    bayesMinSpam: z.coerce.number().int().min(1).max(100_000).default(200),
+    /** ... and this many learned ham (bayes_min_ham_num). */
+    bayesMinHam: z.coerce.number().int().min(1).max(100_000).default(200),
     /** DKIM/SPF/DMARC checks of mail from the MX (resolvers: POSTAMT_DNS_SERVERS). */
     authChecks: booleanish.default(true),
     /** What a DMARC failure under the sender domain's p=reject means: quarantine, Junk, or a header only. */
@@ -89,6 +95,10 @@ export const filterSchema = withCommonRules(
       ]),
     /** Subject prefix for spam delivered to Junk, e.g. "***SPAM*** "; empty: the Subject is left alone. */
     spamSubjectTag: z.string().max(100).default(''),
+    /**
+     * What a scan limit means (clamd's Heuristics.Limits.Exceeded, or a message
+     * over POSTAMT_CLAMD_MAX_BYTES): deliver it marked as partly scanned, or quarantine it.
+     */
     scanLimitAction: z
       .enum(['deliver', 'quarantine'], { message: 'expected deliver or quarantine' })
       .default('deliver'),

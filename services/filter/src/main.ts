@@ -12,6 +12,7 @@ import { processLearn } from './learn.js';
 import { filterMetrics } from './metrics.js';
 import { processMessage } from './process-message.js';
 import { RedisBounceIds } from './refuse-submission.js';
+import { RedisTrainingCounts, SpamUsers } from './spam-user.js';
 import { RedisVerdictStore } from './verdict-store.js';
 
 async function main(): Promise<void> {
@@ -39,7 +40,6 @@ async function main(): Promise<void> {
         cooldownMs: config.scanBreakerCooldown,
       }),
     },
-    perUserSpam: config.spamdPerUser,
     auth: config.authChecks ? new Authenticator(dnsResolver(config.dnsServers), config.hostname) : null,
   };
   const deps = {
@@ -62,6 +62,14 @@ async function main(): Promise<void> {
     hostname: config.hostname,
     logger,
     bounceIds: new RedisBounceIds(redis),
+    spamUsers: new SpamUsers(
+      {
+        perUser: config.spamdPerUser,
+        siteUser: config.spamdSiteUser,
+        min: { spam: config.bayesMinSpam, ham: config.bayesMinHam },
+      },
+      new RedisTrainingCounts(redis),
+    ),
   };
   const registry = createRegistry('filter');
   const metrics = filterMetrics(registry, deps.queues);
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
     catalog.learn.queue,
     async (job) =>
       processLearn(
-        { spamd: scanners.spamd, dataDir: config.data, logger },
+        { spamd: scanners.spamd, spamUsers: deps.spamUsers, dataDir: config.data, logger },
         catalog.learn.schema.parse(job.data),
       ),
     { connection: redis, concurrency: config.learnConcurrency },
@@ -107,12 +115,16 @@ async function main(): Promise<void> {
   });
   logger.info({ concurrency: config.filterConcurrency, levels: deps.levels }, 'filter worker started');
 
-  onShutdown(logger, async () => {
-    await Promise.all([worker.close(), learner.close()]);
-    await ops.close();
-    await deps.queues.close();
-    redis.disconnect();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await Promise.all([worker.close(), learner.close()]);
+      await ops.close();
+      await deps.queues.close();
+      redis.disconnect();
+    },
+    config.stopTimeout,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@
 // message and recipient (the delivery key carries the `n` kind).
 import type { User } from '@postamt/directory';
 import { deliver, folderDir, userMaildir } from '@postamt/maildir';
+import { summarizeMessage } from '@postamt/mime';
 import { deliveryKey } from './delivery-key.js';
 import { type NoticeInput, quarantineNotice } from './notice.js';
 
@@ -23,6 +24,7 @@ export async function deliverNotices(
       time: about.time,
       host: where.hostname,
       source: notice,
+      indexer: summarizeMessage,
     });
   }
 }

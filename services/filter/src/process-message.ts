@@ -1,5 +1,6 @@
-// One filter job: read the spooled message, expand its recipients, scan it
-// once (clamd ∥ spamd, with sender authentication and attachment names), decide:
+// One filter job: read the spooled message (once, message-bytes.ts), expand
+// its recipients, scan it once (clamd ∥ spamd as the `User:` spam-user.ts
+// picks, with sender authentication and attachment names), decide:
 //   - virus, banned attachment, DMARC reject, scan limit (by policy), or
 //     unscanned → quarantine for everyone; for a virus or banned attachment
 //     each local recipient gets a short notice (never a bounce)
@@ -19,17 +20,19 @@
 // the scan report of the first attempt is reused by later ones.
 import type { Directory, User } from '@postamt/directory';
 import { deliver, folderDir, userMaildir } from '@postamt/maildir';
+import { summarizeMessage } from '@postamt/mime';
 import type { Logger } from '@postamt/observability';
 import { type Queues, type Spool, SpoolError, spoolIdTime } from '@postamt/queue';
 import { composeHeader } from './copy.js';
 import { deliveryKey } from './delivery-key.js';
 import { type LevelOverrides, levelsFor } from './levels.js';
+import { bytesFrom, headerOf, type MessageBytes, readOnce } from './message-bytes.js';
 import { subjectOf } from './notice.js';
 import { deliverNotices } from './notify.js';
 import { quarantine } from './quarantine.js';
-import { readHeader, skipBytes } from './read-head.js';
 import { type BounceIds, bounceRefusedSubmission, refusesSubmission } from './refuse-submission.js';
 import { type ScanFailure, type Scanners, type ScanReport, scanMessage } from './scan.js';
+import type { SpamUsers } from './spam-user.js';
 import { decide, isHeld, type Levels, type Verdict } from './verdict.js';
 import type { VerdictStore } from './verdict-store.js';
 
@@ -47,6 +50,8 @@ export interface FilterDeps {
   logger: Logger;
   /** Where refused submissions' bounces get their id once (absent: a fresh id per run). */
   bounceIds?: BounceIds;
+  /** Whose spamd store scores a message (absent: no `User:`, spamd's default store). */
+  spamUsers?: SpamUsers;
 }
 
 export type FilterOutcome =
@@ -80,11 +85,13 @@ export async function processMessage(
   spoolId: string,
   ctx: JobContext = { finalAttempt: false },
 ): Promise<FilterOutcome> {
-  let message: Awaited<ReturnType<Spool['openMessage']>>;
+  let message: MessageBytes;
   try {
-    message = await deps.spool.openMessage(spoolId);
+    message = await readOnce(await deps.spool.openMessage(spoolId));
   } catch (err) {
     if (err instanceof SpoolError && err.code === 'not-found') return { kind: 'no-spool-file' };
+    // Removed between reading its envelope and its bytes: another run finished it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'no-spool-file' };
     throw err;
   }
   const log = deps.logger.child({ queueId: spoolId });
@@ -101,8 +108,8 @@ export async function processMessage(
 
   let report: ScanReport | null = await deps.verdicts.get(spoolId);
   if (!report) {
-    const sole = local.size === 1 && remote.size === 0 ? [...local.keys()][0] : undefined;
-    const scanned = await scanMessage(deps.scanners, message, sole);
+    const spamUser = await deps.spamUsers?.forMessage([...local.keys()], remote.size);
+    const scanned = await scanMessage(deps.scanners, message, spamUser);
     if (scanned.ok) report = await deps.verdicts.put(spoolId, scanned.report);
     else if (!ctx.finalAttempt) throw new ScannersUnavailable(scanned.failures);
     else
@@ -115,12 +122,12 @@ export async function processMessage(
     ? decide(report, deps.levels)
     : { kind: 'unscanned', reason: 'scanners unavailable' };
 
-  const header = await readHeader(message.stream());
+  const header = await headerOf(message);
   const compose = (v: Verdict, levels: Levels) =>
     composeHeader(header, deps.hostname, report, v, levels).prefix;
   const { removed } = composeHeader(header, deps.hostname, report, verdict, deps.levels);
   if (removed.length > 0) log.info({ removed }, 'removed untrusted header fields');
-  const body = () => (header ? skipBytes(message.stream(), header.length) : message.stream());
+  const body = () => bytesFrom(message, header?.length ?? 0);
   const time = Math.floor(spoolIdTime(spoolId) / 1000);
   const outcome = {
     kind: 'done' as const,
@@ -195,6 +202,8 @@ export async function processMessage(
         host: deps.hostname,
         prefix: compose(v, levels),
         source: body(),
+        // Parsed once, here: IMAP serves ENVELOPE/BODYSTRUCTURE from the stored summary.
+        indexer: summarizeMessage,
       });
       if (result.created) outcome.delivered++;
       else outcome.duplicates++;

@@ -20,11 +20,6 @@ export interface Scanners {
   spamd: SpamdClient;
   /** One breaker per scanner; absent in tests that want every call to reach the scanner. */
   breakers?: { clamd: CircuitBreaker; spamd: CircuitBreaker };
-  /**
-   * Send spamd the recipient as `User:` when a message has exactly one (local)
-   * recipient, so per-user Bayes applies; other mail uses the site-wide store.
-   */
-  perUserSpam?: boolean;
   /** DKIM/SPF/DMARC; null when turned off. */
   auth: Authenticator | null;
 }
@@ -51,13 +46,16 @@ const spamdOpen = (): SpamdError => ({ status: 'error', reason: 'refused', detai
 
 export async function scanMessage(
   scanners: Scanners,
-  message: { envelope: Envelope; size: number; stream: () => Readable },
-  soleRecipient?: string,
+  /** `bytes`: the whole message when held in memory (message-bytes.ts); else it is streamed. */
+  message: { envelope: Envelope; size: number; stream: () => Readable; bytes?: Buffer | null },
+  /** spamd's `User:` (spam-user.ts chooses it); undefined: spamd's default store. */
+  spamUser?: string,
 ): Promise<ScanResult> {
-  const user = scanners.perUserSpam ? soleRecipient : undefined;
   const t0 = performance.now();
-  const clamd = () => scanners.clamd.scan(message.stream());
-  const spamd = () => scanners.spamd.check({ size: message.size, stream: message.stream() }, { user });
+  const { bytes } = message;
+  const clamd = () => scanners.clamd.scan(bytes ?? message.stream());
+  const spamd = () =>
+    scanners.spamd.check(bytes ?? { size: message.size, stream: message.stream() }, { user: spamUser });
   const b = scanners.breakers;
   const [virus, spam, auth, attachments] = await Promise.all([
     b ? b.clamd.run(clamd, (r) => r.status === 'error', clamdOpen) : clamd(),

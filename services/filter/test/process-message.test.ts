@@ -1,8 +1,10 @@
 // The filter's delivery step against a real Redis (directory, queues), real
 // scanners and a real Maildir on disk: delivery to users and aliases, the
 // original bytes kept after the filter's header fields, idempotence on retry.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SUMMARY_FILE } from '@postamt/maildir';
+import { summarizeMessage } from '@postamt/mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processMessage } from '../src/process-message.js';
 import { type FilterEnv, filesOf, spoolMessage, startFilterEnv } from './env.js';
@@ -49,6 +51,14 @@ describe('filter delivery', () => {
     expect(text).toMatch(/^X-Virus-Scanned: ClamAV using Postamt on mx.example.test\r\n/m);
     expect(text).toMatch(/^X-Spam-Flag: NO\r\n/m);
     expect((file as Buffer).subarray((file as Buffer).length - BODY.length).equals(BODY)).toBe(true);
+    // Parsed once, at delivery: the summary IMAP serves ENVELOPE/BODYSTRUCTURE from.
+    const lines = readFileSync(join(deps.dataDir, 'mail/example.test/alice', SUMMARY_FILE), 'utf8').split(
+      '\n',
+    );
+    const [, size, , summary] = JSON.parse(lines.find((l) => l.includes(id)) as string) as unknown[];
+    expect(size).toBe((file as Buffer).length);
+    expect(summary).toEqual(summarizeMessage(file as Buffer));
+    expect((summary as { envelope: string }).envelope).toContain('"lunch tomorrow"');
     expect(await deps.spool.exists(id)).toBe(false);
     expect(await processMessage(deps, id)).toEqual({ kind: 'no-spool-file' });
   });
