@@ -1,6 +1,6 @@
 export { drainTime, onShutdown } from './lifecycle.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
-export { Counter, createRegistry, Gauge, Histogram, Registry } from './metrics.js';
+export { AggregatorRegistry, Counter, createRegistry, Gauge, Histogram, Registry } from './metrics.js';
 export {
   type OpsServer,
   type OpsServerOptions,

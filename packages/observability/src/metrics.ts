@@ -1,8 +1,8 @@
 // The process's Prometheus registry. Each service registers its own counters on
 // it; default Node metrics (event loop lag, heap, GC) come for free.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export { Counter, Gauge, Histogram, Registry };
+export { AggregatorRegistry, Counter, Gauge, Histogram, Registry };
 
 export function createRegistry(service: string): Registry {
   const registry = new Registry();

@@ -49,6 +49,11 @@ export async function startService(
     exitedEarly.catch(() => {});
     try {
       await Promise.race([waitFor(`${name} ready`, () => ready(metricsPort), 30_000), exitedEarly]);
+    } catch (err) {
+      // Never leave a half-started service behind: it would hold ports and consume jobs.
+      starting = false;
+      await proc.kill();
+      throw err;
     } finally {
       starting = false;
     }

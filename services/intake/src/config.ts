@@ -23,7 +23,10 @@ const smtpShape = {
   smtpPregreetRemember: duration.prefault('1d'),
   /** Expect a PROXY v1/v2 header on every connection (only behind a load balancer). */
   proxyProtocol: booleanish.prefault('off'),
-  /** Concurrent connections per client address (IPv6: per /64); 0 = no limit. Per intake process. */
+  /**
+   * Concurrent connections per client address (IPv6: per /64); 0 = no limit. Per
+   * intake instance: with POSTAMT_SMTP_WORKERS the supervisor counts for all workers.
+   */
   smtpClientConnectionLimit: z.coerce.number().int().min(0).default(50),
   /** New connections per client per window; 0 = no limit. Shared by all replicas (Redis). */
   smtpClientConnectionRateLimit: z.coerce.number().int().min(0).default(0),
@@ -100,6 +103,12 @@ export const intakeSchema = withCommonRules(
     maxClients: z.coerce.number().int().min(1).default(1000),
     ...smtpShape,
     ...submissionShape,
+    /**
+     * Intake processes sharing the listeners, as Postfix runs many smtpd: above 1
+     * a supervisor (supervisor.ts) forks that many workers with node:cluster and
+     * hands each new connection to the next one. 1 = a single process, as before.
+     */
+    smtpWorkers: z.coerce.number().int().min(1).max(64).default(1),
     /** Re-queue spool files without a job at start (see packages/queue sweep). */
     sweepOnStart: booleanish.prefault('true'),
     /** Spool files younger than this may still be waiting for their live intake to add the job. */

@@ -1,22 +1,34 @@
 // intake: Redis, spool, directory → start-up sweep → policy, TLS → MX listener,
 // submission listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → graceful stop.
-import { applySeed, Directory, readSeedFile } from '@postamt/directory';
-import { createLogger, createRegistry, onShutdown, startOpsServer } from '@postamt/observability';
-import { connectRedis, pingRedis, Queues, Spool, sweepSpool, waitRedisReady } from '@postamt/queue';
+// As one of the supervisor's workers (POSTAMT_SMTP_WORKERS > 1, supervisor.ts)
+// the seed, the sweep and the health/metrics listener are the supervisor's:
+// the worker answers its questions over the cluster channel instead.
+import { Directory } from '@postamt/directory';
+import { createLogger, createRegistry, onShutdown, readiness, startOpsServer } from '@postamt/observability';
+import { connectRedis, pingRedis, Queues, Spool, waitRedisReady } from '@postamt/queue';
+import { ClientLimits } from '@postamt/smtp-server';
 import { loadTls } from '@postamt/tls';
 import { authHook } from './auth.js';
 import { AuthLimiter } from './auth-limiter.js';
 import { buildPolicy } from './build-policy.js';
+import { ClusterClientLimits, SupervisorChannel } from './cluster-worker.js';
 import type { IntakeConfig } from './config.js';
 import { GatewayWatch } from './gateway-watch.js';
 import { RedisPassedClients } from './passed-clients.js';
 import { startMxServer } from './server.js';
 import { SharedClientLimits } from './shared-limits.js';
+import { applySeedFile, sweep } from './startup.js';
 import { startSubmissionServers } from './submission.js';
 
+/** A process of its own, or worker `slot` (1…N) of a supervisor. */
+export type IntakeRole = { kind: 'single' } | { kind: 'worker'; slot: number };
+
 /** Starts every part of the intake from a validated config; stops them on SIGTERM. */
-export async function runIntake(config: IntakeConfig): Promise<void> {
-  const logger = createLogger({ service: 'intake', level: config.logLevel, format: config.logFormat });
+export async function runIntake(config: IntakeConfig, role: IntakeRole = { kind: 'single' }): Promise<void> {
+  const rootLogger = createLogger({ service: 'intake', level: config.logLevel, format: config.logFormat });
+  const logger =
+    role.kind === 'worker' ? rootLogger.child({ worker: role.slot, pid: process.pid }) : rootLogger;
+  const channel = role.kind === 'worker' ? new SupervisorChannel(logger) : null;
   const redis = connectRedis(config.redisUrl, 'producer');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queues = new Queues(connectRedis(config.redisUrl, 'worker'));
@@ -26,14 +38,10 @@ export async function runIntake(config: IntakeConfig): Promise<void> {
   // The producer connection refuses commands until it is connected (no offline queue).
   await waitRedisReady(redis);
 
-  if (config.seed) {
-    const counts = await applySeed(directory, readSeedFile(config.seed));
-    logger.info(counts, 'seed applied');
-  }
-  if (config.sweepOnStart) {
-    const swept = await sweepSpool(spool, queues, { minAgeMs: config.sweepMinAge });
-    if (swept.requeued.length || swept.tmpRemoved.length)
-      logger.warn(swept, 'spool sweep re-queued or removed files');
+  if (!channel) {
+    const deps = { directory, spool, queues, logger };
+    await applySeedFile(config, deps);
+    await sweep(config, deps);
   }
 
   const tls = await loadTls({
@@ -44,6 +52,8 @@ export async function runIntake(config: IntakeConfig): Promise<void> {
   });
   if (tls.selfSigned) logger.warn('no POSTAMT_TLS_CERT/KEY: using a self-signed certificate');
   const registry = createRegistry('intake');
+  // The supervisor sums the workers' series: the slot keeps them apart.
+  if (role.kind === 'worker') registry.setDefaultLabels({ service: 'intake', worker: String(role.slot) });
   const policy = buildPolicy({ config, directory, redis, registry, logger });
   const gateway = new GatewayWatch(
     {
@@ -78,8 +88,13 @@ export async function runIntake(config: IntakeConfig): Promise<void> {
       windowMs: config.smtpClientRateWindow,
       exceptions: config.smtpLimitExceptions,
     },
-    makeLimiter: (limits) =>
-      new SharedClientLimits(redis, limits, logger.child({ component: 'client-limits' })),
+    makeLimiter: (limits) => {
+      const log = logger.child({ component: 'client-limits' });
+      if (!channel) return new SharedClientLimits(redis, limits, log);
+      // Concurrency is counted by the supervisor for all workers; rates stay in Redis.
+      const rates = new SharedClientLimits(redis, { ...limits, connections: 0 }, log);
+      return new ClusterClientLimits('mx', limits, rates, channel);
+    },
     onClient: (ip) => gateway.observe(ip),
     maxErrors: config.smtpMaxErrors,
     commandTimeoutMs: config.smtpCommandTimeout,
@@ -116,10 +131,42 @@ export async function runIntake(config: IntakeConfig): Promise<void> {
     maxRecipients: config.maxRecipients,
     maxClients: config.maxClients,
     connectionLimit: config.smtpClientConnectionLimit,
+    makeLimiter: channel
+      ? (listener, limits) =>
+          new ClusterClientLimits(listener, limits, new ClientLimits({ ...limits, connections: 0 }), channel)
+      : undefined,
     maxErrors: config.smtpMaxErrors,
     commandTimeoutMs: config.smtpCommandTimeout,
     dataTimeoutMs: config.smtpDataTimeout,
   });
+
+  const stopListeners = async (drainMs: number) => {
+    await Promise.all([mx.close(drainMs), submission.close(drainMs)]);
+  };
+  const closeClients = async () => {
+    await queues.close();
+    redis.disconnect();
+  };
+
+  if (channel) {
+    channel.serve({
+      readyz: async () => ({
+        ...(await readiness({ redis: () => pingRedis(redis) })),
+        warning: gateway.warning(),
+      }),
+      metrics: () => registry.getMetricsAsJSON(),
+    });
+    channel.ready();
+    onShutdown(
+      logger,
+      async (drainMs) => {
+        await stopListeners(drainMs);
+        await closeClients();
+      },
+      config.stopTimeout,
+    );
+    return;
+  }
 
   // Last, so /readyz answers only once the listener is up.
   const ops = await startOpsServer({
@@ -133,10 +180,9 @@ export async function runIntake(config: IntakeConfig): Promise<void> {
   onShutdown(
     logger,
     async (drainMs) => {
-      await Promise.all([mx.close(drainMs), submission.close(drainMs)]);
+      await stopListeners(drainMs);
       await ops.close();
-      await queues.close();
-      redis.disconnect();
+      await closeClients();
     },
     config.stopTimeout,
   );

@@ -14,6 +14,8 @@ import { checkRecipientSyntax, checkSender } from '@postamt/smtp-policy';
 import {
   type AuthRequest,
   type AuthResult,
+  type ClientLimiter,
+  type ClientLimitOptions,
   type Session,
   type SmtpHooks,
   Replies as SmtpReplies,
@@ -42,6 +44,8 @@ export interface SubmissionOptions extends AcceptDeps {
   maxRecipients: number;
   maxClients: number;
   connectionLimit: number;
+  /** Counts each listener's per-client limits elsewhere (the supervisor's); absent: in this process. */
+  makeLimiter?: (listener: string, limits: ClientLimitOptions) => ClientLimiter;
   maxErrors: number;
   commandTimeoutMs: number;
   dataTimeoutMs: number;
@@ -103,23 +107,32 @@ export function submissionHooks(o: SubmissionOptions): SmtpHooks {
 export async function startSubmissionServers(o: SubmissionOptions): Promise<SubmissionServers> {
   const hooks = submissionHooks(o);
   const secureContext = createSecureContext({ key: o.tls.key, cert: o.tls.cert });
-  const base = (implicit: boolean, name: string): SmtpServerOptions => ({
-    hostname: o.hostname,
-    banner: 'ESMTP Postamt',
-    maxMessageSize: o.maxMessageSize,
-    maxRecipients: o.maxRecipients,
-    maxClients: o.maxClients,
-    tls: { secureContext, implicit },
-    proxyProtocol: implicit ? false : o.proxyProtocol,
-    // Users' clients are not spam bots: no pregreet wait, no per-client message rates.
-    pregreetWaitMs: 0,
-    limits: { connections: o.connectionLimit, messages: 0, recipients: 0, windowMs: 60_000 },
-    maxErrors: o.maxErrors,
-    timeouts: { command: o.commandTimeoutMs, data: o.dataTimeoutMs },
-    // This mail goes on to other servers: a smuggling signature never leaves here.
-    bareNewlineDot: 'reject',
-    logger: o.logger.child({ listener: name }),
-  });
+  const base = (implicit: boolean, name: string): SmtpServerOptions => {
+    const limits: ClientLimitOptions = {
+      connections: o.connectionLimit,
+      messages: 0,
+      recipients: 0,
+      windowMs: 60_000,
+    };
+    return {
+      hostname: o.hostname,
+      banner: 'ESMTP Postamt',
+      maxMessageSize: o.maxMessageSize,
+      maxRecipients: o.maxRecipients,
+      maxClients: o.maxClients,
+      tls: { secureContext, implicit },
+      proxyProtocol: implicit ? false : o.proxyProtocol,
+      // Users' clients are not spam bots: no pregreet wait, no per-client message rates.
+      pregreetWaitMs: 0,
+      limits,
+      limiter: o.makeLimiter?.(name, limits),
+      maxErrors: o.maxErrors,
+      timeouts: { command: o.commandTimeoutMs, data: o.dataTimeoutMs },
+      // This mail goes on to other servers: a smuggling signature never leaves here.
+      bareNewlineDot: 'reject',
+      logger: o.logger.child({ listener: name }),
+    };
+  };
   const servers: SmtpServer[] = [];
   const listen = async (port: number | null, implicit: boolean, name: string) => {
     if (port === null) return null;
