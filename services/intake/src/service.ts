@@ -1,5 +1,5 @@
-// intake: Redis, spool, directory → start-up sweep → policy, TLS → MX listener,
-// submission listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → graceful stop.
+// intake: Redis, spool, directory, seed → policy, TLS → MX listener, submission
+// listeners (587 STARTTLS, 465 implicit TLS) → health/metrics → spool sweep → graceful stop.
 // As one of the supervisor's workers (POSTAMT_SMTP_WORKERS > 1, supervisor.ts)
 // the seed, the sweep and the health/metrics listener are the supervisor's:
 // the worker answers its questions over the cluster channel instead.
@@ -38,11 +38,8 @@ export async function runIntake(config: IntakeConfig, role: IntakeRole = { kind:
   // The producer connection refuses commands until it is connected (no offline queue).
   await waitRedisReady(redis);
 
-  if (!channel) {
-    const deps = { directory, spool, queues, logger };
-    await applySeedFile(config, deps);
-    await sweep(config, deps);
-  }
+  const startup = { directory, spool, queues, logger };
+  if (!channel) await applySeedFile(config, startup);
 
   const tls = await loadTls({
     certFile: config.tlsCert,
@@ -186,4 +183,9 @@ export async function runIntake(config: IntakeConfig, role: IntakeRole = { kind:
     },
     config.stopTimeout,
   );
+
+  // The sweep runs beside the listeners, not before them: with a large spool
+  // (a filter backlog) it can take minutes, and new mail is never its concern —
+  // files younger than sweepMinAge are skipped, and files with a job are left alone.
+  sweep(config, startup).catch((err: Error) => logger.error({ err: err.message }, 'spool sweep failed'));
 }

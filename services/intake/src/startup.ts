@@ -1,6 +1,7 @@
-// What runs once per intake instance before any listener opens: the seed file
-// and the spool sweep. A single process runs it itself; with workers only the
-// supervisor does (two sweeps at once could queue one file twice).
+// What runs once per intake instance at start: the seed file (before any
+// listener opens) and the spool sweep (beside the listeners). A single process
+// runs them itself; with workers only the supervisor does (two sweeps at once
+// could queue one file twice).
 import { applySeed, type Directory, readSeedFile } from '@postamt/directory';
 import type { Logger } from '@postamt/observability';
 import { type Queues, type Spool, sweepSpool } from '@postamt/queue';

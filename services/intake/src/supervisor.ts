@@ -59,7 +59,8 @@ export async function runSupervisor(config: IntakeConfig): Promise<void> {
   await waitRedisReady(redis);
   const deps = { directory, spool, queues, logger };
   await applySeedFile(config, deps);
-  await sweep(config, deps);
+  // Beside the workers, not before them (see service.ts): a large spool must not delay accepting mail.
+  sweep(config, deps).catch((err: Error) => logger.error({ err: err.message }, 'spool sweep failed'));
 
   const own = new Registry();
   own.setDefaultLabels({ service: 'intake' });
