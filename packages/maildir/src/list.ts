@@ -18,8 +18,17 @@ export function parseName(name: string): { base: string; flags: string; size: nu
   const base = colon < 0 ? name : name.slice(0, colon);
   const info = colon < 0 ? '' : name.slice(colon + 1);
   const flags = info.startsWith('2,') ? info.slice(2) : '';
-  const m = /,S=(\d+)/.exec(base);
-  return { base, flags, size: m ? Number(m[1]) : null };
+  return { base, flags, size: sizeInName(base) };
+}
+
+/** The size in a base name: the digits after the first `,S=` that has any (what /,S=(\d+)/ finds), without a RegExp. */
+export function sizeInName(base: string): number | null {
+  for (let i = base.indexOf(',S='); i >= 0; i = base.indexOf(',S=', i + 1)) {
+    let j = i + 3;
+    for (let c = base.charCodeAt(j); c >= 48 && c <= 57; c = base.charCodeAt(++j));
+    if (j > i + 3) return Number(base.slice(i + 3, j));
+  }
+  return null;
 }
 
 export async function listMessages(dir: string): Promise<MessageFile[]> {

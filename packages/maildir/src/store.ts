@@ -33,10 +33,11 @@ import { fsyncDir, isMissing, mapLimit } from './fsutil.js';
 import { appendIndexEntries, FolderIndex, type IndexEntry, SUMMARY_FILE } from './index-cache.js';
 import { ensureKeywords, type KeywordTable, readKeywords } from './keywords.js';
 import { folderDir, folderDiskName, isInbox, MaildirError, SEPARATOR } from './layout.js';
-import { parseName } from './list.js';
+import { parseName, sizeInName } from './list.js';
 import { type LockOptions, withLock } from './lock.js';
 import {
   expungedSince,
+  hasLetters,
   lettersOf,
   type ModseqChange,
   type ModseqState,
@@ -48,7 +49,7 @@ import { checkQuota, folderUsage, type QuotaLimit, recordQuota } from './quota.j
 import { defaultHost, linkCopy, makeBase, nameTime, safeHost, saveMessage, targetName } from './save.js';
 import { type FileRef, scanFolder } from './scan.js';
 import { readSubscriptions, updateSubscriptions } from './subscriptions.js';
-import { syncFolder } from './sync.js';
+import { type KnownScan, syncFolder } from './sync.js';
 import type {
   AppendOptions,
   CopyResult,
@@ -85,12 +86,30 @@ interface FolderState {
   summaries?: FolderIndex;
   /** The list the indexes were last pruned against. */
   prunedFor?: UidList;
+  /** Lets the next sync skip the scan while new/ and cur/ are unchanged (sync.ts KnownScan). */
+  known?: KnownScan;
+  /** The messages of the last open: all of them reused while `known` is the same, else message by message (openNow). */
+  opened?: Opened;
+}
+
+/** What the last open of a folder made, for the next (openNow). */
+interface Opened {
+  /** The scan it was made from, if that scan can be recognised again (sync.ts KnownScan). */
+  known: KnownScan | undefined;
+  list: UidList;
+  keywords: string;
+  /** In the UID list's order, with the file name each was made from. */
+  messages: MessageInfo[];
+  names: string[];
 }
 
 const readFileNative = promisify(readFileCb);
 
 /** Message files read at once while indexing. */
 const SUMMARY_READERS = 8;
+
+/** A keyword table as one comparable string (slot numbers matter: they are the file name letters). */
+const keywordsKey = (table: KeywordTable): string => table.map((k, i) => `${i} ${k}`).join('\n');
 
 const canonical = (folder: string) => (isInbox(folder) ? 'INBOX' : folder);
 
@@ -225,6 +244,7 @@ export class MaildirStore implements MailStore {
       ...(mutate ? { mutate } : {}),
       // Without a known state to add them to, a full sync is as cheap as any.
       ...(placed && prev ? { placed } : {}),
+      ...(prev?.known ? { known: prev.known } : {}),
     });
     prev = this.states.get(dir);
     const placedFiles = r.partial ? r.files : null;
@@ -256,6 +276,8 @@ export class MaildirStore implements MailStore {
     const state: FolderState = { dir, list: r.list, files: r.files, byUid, modseq: r.modseq, index };
     if (prev?.summaries) state.summaries = prev.summaries;
     if (prev?.prunedFor === r.list) state.prunedFor = r.list;
+    if (r.known && r.known.files === r.files) state.known = r.known;
+    if (prev?.opened) state.opened = prev.opened;
     this.states.set(dir, state);
     return state;
   }
@@ -304,34 +326,71 @@ export class MaildirStore implements MailStore {
   private async openNow(folder: string): Promise<FolderSnapshot> {
     let s = await this.sync(folder);
     let table = await readKeywords(s.dir);
+    // Same files, UID list, modseqs and keywords as at the last open: the same messages.
+    const was = s.opened;
+    if (was?.known && was.known === s.known && was.list === s.list && was.keywords === keywordsKey(table))
+      return this.snapshot(folder, s, table, was.messages);
     let messages: MessageInfo[] = [];
+    let names: string[] = [];
     let unknown: MessageInfo[] = [];
+    let settled = false;
     for (let round = 0; ; round++) {
       // A file renamed since the sync recorded it (seen by a lookup since) would pair
       // new flags with an old modseq: sync again until they agree (a few rounds at most).
       let inStep = true;
       messages = [];
+      names = [];
       unknown = [];
+      // Messages with the same letters share one (read-only) flags array.
+      const flagsOf = new Map<string, string[]>();
+      // A message whose file name, modseq and keyword table are as at the last open is
+      // the same MessageInfo (size and date of a base never change): after a few flag
+      // changes or expunges only those messages are made again. Both lists ascend by UID.
+      const old = was && was.keywords === keywordsKey(table) ? was : null;
+      let at = 0;
       for (const [base, uid] of s.list.uids) {
         const ref = s.files.get(base) as FileRef;
-        const p = parseName(ref.name);
-        const cached = s.index.get(base, p.size);
-        const time = cached?.date ?? nameTime(base);
         const e = s.modseq.msgs.get(uid);
-        if (e?.letters !== p.flags) inStep = false;
+        if (old) {
+          while (at < old.messages.length && (old.messages[at] as MessageInfo).uid < uid) at++;
+          const o = old.messages[at];
+          if (
+            o?.uid === uid &&
+            old.names[at] === ref.name &&
+            o.recent === (ref.sub === 'new') &&
+            o.modseq === (e?.modseq ?? s.modseq.highest)
+          ) {
+            if (!e || !hasLetters(ref.name, e.letters)) inStep = false;
+            messages.push(o);
+            names.push(ref.name);
+            continue;
+          }
+        }
+        const letters = lettersOf(ref.name);
+        const nameSize = sizeInName(base);
+        const cached = s.index.get(base, nameSize);
+        const time = cached?.date ?? nameTime(base);
+        if (e?.letters !== letters) inStep = false;
+        let flags = flagsOf.get(letters);
+        if (!flags) {
+          flags = lettersToFlags(letters, table);
+          flagsOf.set(letters, flags);
+        }
         const m: MessageInfo = {
           uid,
           base,
           path: `${s.dir}/${ref.sub}/${ref.name}`,
-          size: cached?.size ?? p.size ?? -1,
-          flags: lettersToFlags(p.flags, table),
+          size: cached?.size ?? nameSize ?? -1,
+          flags,
           internalDate: new Date(time ?? 0),
           recent: ref.sub === 'new',
           modseq: e?.modseq ?? s.modseq.highest,
         };
         if (!cached) unknown.push(m);
         messages.push(m);
+        names.push(ref.name);
       }
+      settled = inStep;
       if (inStep || round >= 2) break;
       s = await this.sync(folder);
       table = await readKeywords(s.dir);
@@ -352,6 +411,25 @@ export class MaildirStore implements MailStore {
     }
     await s.index.save().catch(() => {});
     await s.summaries?.save().catch(() => {});
+    // Kept for the next open (only a list whose modseqs agreed with the files).
+    if (settled && this.states.get(s.dir) === s)
+      s.opened = {
+        // With files that were stat()ed, the next open must look at the index again.
+        known: unknown.length === 0 ? s.known : undefined,
+        list: s.list,
+        keywords: keywordsKey(table),
+        messages,
+        names,
+      };
+    return this.snapshot(folder, s, table, messages);
+  }
+
+  private snapshot(
+    folder: string,
+    s: FolderState,
+    table: KeywordTable,
+    messages: MessageInfo[],
+  ): FolderSnapshot {
     return {
       folder: canonical(folder),
       uidValidity: s.list.uidValidity,
@@ -449,10 +527,10 @@ export class MaildirStore implements MailStore {
     for (const uid of uids) {
       const base = s.byUid.get(uid);
       if (!base) continue;
-      const entry = cache.get(base, parseName(base).size);
+      const size = sizeInName(base);
+      const entry = cache.get(base, size);
       if (entry?.summary !== undefined) out.set(uid, entry.summary);
-      else if (this.opts.indexer)
-        missing.push({ uid, base, date: s.index.get(base, parseName(base).size)?.date });
+      else if (this.opts.indexer) missing.push({ uid, base, date: s.index.get(base, size)?.date });
     }
     const indexer = this.opts.indexer;
     if (!indexer || missing.length === 0) return out;

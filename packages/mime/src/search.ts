@@ -15,14 +15,21 @@ import { type MessageIndex, PartFlag, type PartNode } from './types.js';
 /** A binary string (one char per byte) read as UTF-8; invalid bytes become U+FFFD. */
 function bytesToText(bin: string): string {
   if (!/[\x80-\xff]/.test(bin)) return bin;
-  return new TextDecoder('utf-8').decode(Buffer.from(bin, 'latin1'));
+  return UTF8.decode(Buffer.from(bin, 'latin1'));
 }
+
+/** Decoders are made once per charset: decode() without `stream` keeps no state between calls. */
+const UTF8 = new TextDecoder('utf-8');
+const decoders = new Map<string, InstanceType<typeof TextDecoder>>([['utf-8', UTF8]]);
 
 /** Unfolds (RFC 5322 §2.2.3) and decodes encoded words (RFC 2047) of a raw header value. */
 export function decodeHeaderValue(raw: string): string {
   const unfolded = raw.replace(/\r?\n(?=[ \t])/g, '');
+  const text = bytesToText(unfolded);
+  // decodeWords changes only encoded words (=?…) and its own NUL-marked joins: most values have neither.
+  if (!text.includes('=?') && !text.includes('\0')) return text;
   try {
-    return libmime.decodeWords(bytesToText(unfolded));
+    return libmime.decodeWords(text);
   } catch {
     return bytesToText(unfolded);
   }
@@ -31,9 +38,13 @@ export function decodeHeaderValue(raw: string): string {
 /** Decoded values of the message's header fields named `name` (case-insensitive). */
 export function headerValues(buf: Buffer, index: MessageIndex, name: string): string[] {
   const root = index.root;
-  const s = buf.toString('latin1', 0, root.pos + root.header.physical);
+  return headerValuesIn(buf.toString('latin1', 0, root.pos + root.header.physical), root.pos, name);
+}
+
+/** headerValues of a header block given as a binary string, from `start` to its end. */
+function headerValuesIn(s: string, start: number, name: string): string[] {
   const want = name.toLowerCase();
-  return readHeaderFields(s, root.pos, s.length)
+  return readHeaderFields(s, start, s.length)
     .filter((f) => f.name.toLowerCase() === want)
     .map((f) => decodeHeaderValue(f.name === '' ? f.value : stripLeadingWs(f.value)));
 }
@@ -47,9 +58,12 @@ const stripLeadingWs = (v: string): string => v.replace(/^[ \t]+/, '');
  */
 export function addressValues(buf: Buffer, index: MessageIndex, name: string): string[] {
   const root = index.root;
-  const s = buf.toString('latin1', 0, root.pos + root.header.physical);
+  return addressValuesIn(buf.toString('latin1', 0, root.pos + root.header.physical), root.pos, name);
+}
+
+function addressValuesIn(s: string, start: number, name: string): string[] {
   const want = name.toLowerCase();
-  return readHeaderFields(s, root.pos, s.length)
+  return readHeaderFields(s, start, s.length)
     .filter((f) => f.name.toLowerCase() === want)
     .map((f) => {
       const parts: string[] = [];
@@ -72,25 +86,64 @@ export function decodeTransfer(body: Buffer, encoding: string | null): Buffer {
   const enc = (encoding ?? '7bit').toLowerCase();
   if (enc === 'base64') return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
   if (enc !== 'quoted-printable') return body;
-  const s = body.toString('latin1').replace(/=\r?\n/g, '');
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
-      out.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(c);
+  // On the bytes, a run at a time: first the soft line breaks go (as replace(/=\r?\n/g, '') would),
+  // then =XX becomes its octet; any other '=' stays.
+  const joined = Buffer.allocUnsafe(body.length);
+  let n = 0;
+  let from = 0;
+  for (let i = body.indexOf(0x3d); i >= 0; i = body.indexOf(0x3d, i + 1)) {
+    const soft = body[i + 1] === 0x0a ? 2 : body[i + 1] === 0x0d && body[i + 2] === 0x0a ? 3 : 0;
+    if (!soft) continue;
+    n += body.copy(joined, n, from, i);
+    from = i + soft;
+    i = from - 1;
   }
-  return Buffer.from(out);
+  n += body.copy(joined, n, from);
+  const src = joined.subarray(0, n);
+  const out = Buffer.allocUnsafe(n);
+  let o = 0;
+  from = 0;
+  for (let i = src.indexOf(0x3d); i >= 0; i = src.indexOf(0x3d, from)) {
+    o += src.copy(out, o, from, i);
+    const hi = hexValue(src[i + 1] ?? -1);
+    const lo = hexValue(src[i + 2] ?? -1);
+    if (hi >= 0 && lo >= 0) {
+      out[o++] = hi * 16 + lo;
+      from = i + 3;
+    } else {
+      out[o++] = 0x3d;
+      from = i + 1;
+    }
+  }
+  o += src.copy(out, o, from);
+  return out.subarray(0, o);
+}
+
+/** 0–15 for an ASCII hex digit's code, else -1 (NaN, past the end, too). */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
 }
 
 /** Converts body bytes in `charset` to text; unknown charsets are read as UTF-8. */
 export function decodeCharset(bytes: Buffer, charset: string | null): string {
   const name = (charset ?? 'us-ascii').trim().toLowerCase();
+  const label = name === 'us-ascii' ? 'utf-8' : name;
+  let decoder = decoders.get(label);
+  if (!decoder) {
+    try {
+      decoder = new TextDecoder(label);
+    } catch {
+      return UTF8.decode(bytes);
+    }
+    if (decoders.size < 64) decoders.set(label, decoder);
+  }
   try {
-    return new TextDecoder(name === 'us-ascii' ? 'utf-8' : name).decode(bytes);
+    return decoder.decode(bytes);
   } catch {
-    return new TextDecoder('utf-8').decode(bytes);
+    return UTF8.decode(bytes);
   }
 }
 
@@ -130,7 +183,9 @@ function allHeaders(buf: Buffer, part: PartNode): string[] {
   return [own, ...part.children.flatMap((c) => allHeaders(buf, c))];
 }
 
-const fold = (s: string): string => s.normalize('NFC').toLowerCase();
+// ASCII text is its own NFC form: skip the (costly) normalisation of most bodies.
+const fold = (s: string): string => (ASCII.test(s) ? s : s.normalize('NFC')).toLowerCase();
+const ASCII = /^[\x00-\x7f]*$/;
 
 function contains(haystacks: string[], needle: string): boolean {
   const n = fold(needle);
@@ -138,6 +193,50 @@ function contains(haystacks: string[], needle: string): boolean {
 }
 
 export type SearchKey = 'SUBJECT' | 'FROM' | 'TO' | 'CC' | 'BCC' | 'HEADER' | 'BODY' | 'TEXT';
+export type HeaderSearchKey = Exclude<SearchKey, 'BODY' | 'TEXT'>;
+
+/**
+ * What a header key is matched against: the decoded values, case-folded.
+ * Split from the test (haystacksMatch) so a server can keep them for a
+ * message and answer the next search over the same field without parsing.
+ */
+export function headerHaystacks(
+  buf: Buffer,
+  index: MessageIndex,
+  key: HeaderSearchKey,
+  field?: string,
+): string[] {
+  const root = index.root;
+  return headerTextHaystacks(
+    buf.toString('latin1', 0, root.pos + root.header.physical),
+    root.pos,
+    key,
+    field,
+  );
+}
+
+/** headerHaystacks of a header block given as a binary string (e.g. cached fields), from `start`. */
+export function headerTextHaystacks(
+  s: string,
+  start: number,
+  key: HeaderSearchKey,
+  field?: string,
+): string[] {
+  const values =
+    key === 'SUBJECT'
+      ? headerValuesIn(s, start, key)
+      : key === 'HEADER'
+        ? headerValuesIn(s, start, field ?? '')
+        : addressValuesIn(s, start, key);
+  return values.map(fold);
+}
+
+/** The test of searchMatches for a header key, on headerHaystacks' output. */
+export function haystacksMatch(haystacks: readonly string[], key: HeaderSearchKey, value: string): boolean {
+  if (key === 'HEADER' && value === '') return haystacks.length > 0;
+  const n = fold(value);
+  return haystacks.some((h) => h.includes(n));
+}
 
 /**
  * Evaluates one message-only SEARCH key. `value` is the search string as text;
@@ -153,16 +252,12 @@ export function searchMatches(
 ): boolean {
   switch (key) {
     case 'SUBJECT':
-      return contains(headerValues(buf, index, key), value);
     case 'FROM':
     case 'TO':
     case 'CC':
     case 'BCC':
-      return contains(addressValues(buf, index, key), value);
-    case 'HEADER': {
-      const values = headerValues(buf, index, field ?? '');
-      return value === '' ? values.length > 0 : contains(values, value);
-    }
+    case 'HEADER':
+      return haystacksMatch(headerHaystacks(buf, index, key, field), key, value);
     case 'BODY':
       return value === '' || contains(textParts(buf, index), value);
     case 'TEXT':

@@ -158,12 +158,18 @@ export function toWire(buf: Buffer, start: number, end: number): Buffer {
   if (src.includes(0)) hasNul = true;
   if (extra === 0 && !hasNul) return Buffer.from(src);
   const out = Buffer.allocUnsafe(src.length + extra);
+  // Copied a line at a time (a message with LF line ends is every file here), CR put before each bare LF.
   let o = 0;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i] as number;
-    if (c === 10 && (i === 0 ? (start > 0 ? buf[start - 1] : -1) : src[i - 1]) !== 13) out[o++] = 13;
-    out[o++] = c === 0 ? 0x80 : c;
+  let from = 0;
+  for (let i = src.indexOf(10); i >= 0; i = src.indexOf(10, i + 1)) {
+    if ((i === 0 ? (start > 0 ? buf[start - 1] : -1) : src[i - 1]) !== 13) {
+      o += src.copy(out, o, from, i);
+      out[o++] = 13;
+      from = i;
+    }
   }
+  o += src.copy(out, o, from);
+  if (hasNul) for (let i = out.indexOf(0); i >= 0; i = out.indexOf(0, i + 1)) out[i] = 0x80;
   return out;
 }
 

@@ -100,13 +100,9 @@ export class MaildirAdapter implements MailStore {
     return {
       uidValidity: snap.uidValidity,
       uidNext: snap.uidNext,
-      messages: snap.messages.map((m) => ({
-        uid: m.uid,
-        flags: m.flags,
-        size: m.size,
-        internalDate: m.internalDate,
-        modseq: m.modseq,
-      })),
+      // The store's MessageInfo objects as they are: read-only (views replace, never change, an
+      // entry) and shared by every session of the user, so a SELECT copies no message.
+      messages: snap.messages,
       recent: new Set(inNew.filter((_, i) => fresh.has(i)).map((m) => m.uid)),
       keywords: snap.keywords,
       highestModseq: snap.highestModseq,

@@ -20,7 +20,7 @@ import {
 } from '../protocol/fetch-args.js';
 import { formatDateTime } from '../protocol/flags.js';
 import { formatSet, inSet, parseSeqSet, resolveRanges, type SeqSet } from '../protocol/sequence.js';
-import { encodeAll, raw, type Wire } from '../protocol/serialize.js';
+import { encodeAll, encodeString, raw, type Wire } from '../protocol/serialize.js';
 import { bad, no, R, type Status } from '../responses.js';
 import type { Session } from '../session.js';
 import type { MailStore } from '../store.js';
@@ -132,6 +132,72 @@ export async function fetchOne(
   return true;
 }
 
+/** Items whose data is mailbox state or pre-rendered index text: no message bytes, nothing to await. */
+const FROM_INDEX = new Set<FetchAtt['kind']>([
+  'UID',
+  'FLAGS',
+  'MODSEQ',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+]);
+
+/**
+ * The line fetchOne would write for items all in FROM_INDEX (and no flag
+ * change), built as one binary string, so a `FETCH 1:* (ENVELOPE)` makes a
+ * string per message, not a dozen buffers and a promise; null where
+ * fetchOne returns false (gone, or no index).
+ */
+function indexLine(
+  view: MailboxView,
+  uid: number,
+  items: FetchAtt[],
+  withUid: boolean,
+  index: MessageIndex | undefined,
+): string | null {
+  const meta = view.meta.get(uid);
+  if (!meta) return null;
+  let body = '';
+  const add = (part: string) => {
+    body = body ? `${body} ${part}` : part;
+  };
+  let flags = false;
+  let modseq = false;
+  if (withUid && !items.some((i) => i.kind === 'UID')) add(`UID ${uid}`);
+  for (const item of items) {
+    switch (item.kind) {
+      case 'UID':
+        add(`UID ${uid}`);
+        break;
+      case 'INTERNALDATE':
+        add(`INTERNALDATE ${encodeString(formatDateTime(meta.internalDate)).toString('latin1')}`);
+        break;
+      case 'FLAGS':
+        flags = true;
+        break;
+      case 'MODSEQ':
+        modseq = true;
+        break;
+      default: {
+        if (!index) return null;
+        if (item.kind === 'RFC822.SIZE') add(`RFC822.SIZE ${index.size}`);
+        else if (item.kind === 'ENVELOPE') add(`ENVELOPE (${index.envelope})`);
+        else if (item.kind === 'BODYSTRUCTURE') add(`BODYSTRUCTURE (${index.bodystructure})`);
+        else if (item.kind === 'BODY') add(`BODY (${index.body})`);
+      }
+    }
+  }
+  // FLAGS and MODSEQ last, as in fetchOne.
+  if (flags) {
+    const list = view.recent.has(uid) ? [...meta.flags, '\\Recent'] : meta.flags;
+    add(`FLAGS (${list.join(' ')})`);
+  }
+  if (modseq) add(`MODSEQ (${meta.modseq})`);
+  return `${view.seqOf(uid)} FETCH (${body})`;
+}
+
 /**
  * Sets \Seen on the messages of a batch that lack it, in one store call (one
  * lock and one modseq write for the batch, not one per message), and updates
@@ -173,24 +239,41 @@ async function flagsSync(
   const uidItem = withUid || items.some((i) => i.kind === 'UID');
   const flagsItem = items.some((i) => i.kind === 'FLAGS');
   const modseqItem = items.some((i) => i.kind === 'MODSEQ');
+  // Messages with the same flags mostly share one array (see the store's open): its text is made once.
+  const flagText = new Map<readonly string[], string>();
+  const recent = view.recent;
   let lines: string[] = [];
+  // The UIDs ascend, as in the view: the sequence number is found by walking along, not searched.
+  let at = 0;
   for (const uid of uids) {
     const meta = view.meta.get(uid);
     if (!meta) continue;
-    const parts: string[] = [];
-    if (uidItem) parts.push(`UID ${uid}`);
-    if (flagsItem) {
-      const flags = view.recent.has(uid) ? [...meta.flags, '\\Recent'] : meta.flags;
-      parts.push(`FLAGS (${flags.join(' ')})`);
+    if (view.uids[at] !== uid) at = view.seqOf(uid) - 1;
+    let line = `${at + 1} FETCH (`;
+    at++;
+    let sep = '';
+    if (uidItem) {
+      line += `UID ${uid}`;
+      sep = ' ';
     }
-    if (modseqItem) parts.push(`MODSEQ (${meta.modseq})`);
-    lines.push(`${view.seqOf(uid)} FETCH (${parts.join(' ')})`);
-    if (lines.length >= 1000) {
+    if (flagsItem) {
+      let text = flagText.get(meta.flags);
+      if (text === undefined) {
+        text = meta.flags.join(' ');
+        flagText.set(meta.flags, text);
+      }
+      if (recent.size > 0 && recent.has(uid)) text = text ? `${text} \\Recent` : '\\Recent';
+      line += `${sep}FLAGS (${text})`;
+      sep = ' ';
+    }
+    if (modseqItem) line += `${sep}MODSEQ (${meta.modseq})`;
+    lines.push(`${line})`);
+    if (lines.length >= 2000) {
       await session.untaggedMany(lines);
       lines = [];
     }
   }
-  await session.untaggedMany(lines);
+  if (lines.length) await session.untaggedMany(lines);
   return R.done;
 }
 
@@ -276,7 +359,20 @@ export const fetch = defineCommand({
     const condstore = session.enabled.has('CONDSTORE');
     let missing = 0;
     const marks = setsSeen(items) && !view.readOnly;
+    const fromIndex = items.every((i) => FROM_INDEX.has(i.kind));
     for (let i = 0; i < uids.length; i += BATCH) {
+      if (fromIndex) {
+        const batch = uids.slice(i, i + BATCH);
+        const indexes = needsIndex ? await state.store.summaries(view.name, batch) : new Map();
+        const lines: string[] = [];
+        for (const uid of batch) {
+          const line = indexLine(view, uid, items, ctx.uid, indexes.get(uid));
+          if (line === null) missing++;
+          else lines.push(line);
+        }
+        await session.untaggedMany(lines);
+        continue;
+      }
       const batch = uids.slice(i, i + BATCH);
       const indexes = needsIndex ? await state.store.summaries(view.name, batch) : new Map();
       const seen = marks ? await markSeen(state.store, view, batch) : new Set<number>();

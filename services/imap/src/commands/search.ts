@@ -4,7 +4,7 @@
 // Matching is in search-eval.ts; per message it loads only what the program
 // needs: the cached index, the cached header fields, the header bytes, or the
 // whole message.
-import { coveredByHeads, headsMessage } from '../header-cache.js';
+import { type CachedIndex, coveredByHeads } from '../header-cache.js';
 import { parseSearch, usesModseq } from '../protocol/search-args.js';
 import { formatSet } from '../protocol/sequence.js';
 import { R } from '../responses.js';
@@ -33,7 +33,8 @@ export const search = defineCommand({
     const uids = [...view.uids];
     for (let i = 0; i < uids.length; i += BATCH) {
       const batch = uids.slice(i, i + BATCH);
-      const indexes = need >= NEED.index ? await store.summaries(view.name, batch) : null;
+      const indexes =
+        need >= NEED.index ? ((await store.summaries(view.name, batch)) as Map<number, CachedIndex>) : null;
       // The files this batch must read, a few at a time (most keys need none).
       const files = new Map<number, Buffer | null>();
       if (need >= NEED.head && !(need === NEED.head && fromHeads)) {
@@ -55,15 +56,21 @@ export const search = defineCommand({
         const index = indexes?.get(uid) ?? null;
         if (indexes && !index) continue; // expunged by another session
         let bytes: Buffer | null = null;
-        let idx = index;
-        const heads = need === NEED.head && fromHeads && index ? headsMessage(index) : null;
-        if (heads) ({ bytes, index: idx } = heads);
-        else if (need >= NEED.head && index) {
+        // The cached fields stand in for the header (search-eval.ts reads them).
+        const heads = need === NEED.head && fromHeads && index?.heads !== undefined ? index : undefined;
+        if (heads) {
+          if (matches(program.key, { view, uid, meta, index, bytes, heads })) {
+            hits.push(ctx.uid ? uid : view.seqOf(uid));
+            highest = Math.max(highest, meta.modseq);
+          }
+          continue;
+        }
+        if (need >= NEED.head && index) {
           const limit = need === NEED.head ? index.root.pos + index.root.header.physical : undefined;
           bytes = files.get(uid) ?? (await store.read(view.name, uid, limit).catch(() => null));
           if (!bytes) continue;
         }
-        if (matches(program.key, { view, uid, meta, index: idx, bytes })) {
+        if (matches(program.key, { view, uid, meta, index, bytes })) {
           hits.push(ctx.uid ? uid : view.seqOf(uid));
           highest = Math.max(highest, meta.modseq);
         }

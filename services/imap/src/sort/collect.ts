@@ -5,7 +5,7 @@
 // the search criteria need the body or a message's fields did not fit the
 // cache.
 import { readHeaderFields } from '@postamt/mime';
-import { type CachedIndex, coveredByHeads, headsMessage } from '../header-cache.js';
+import { type CachedIndex, coveredByHeads } from '../header-cache.js';
 import type { MailboxView } from '../mailbox-view.js';
 import type { SearchKey } from '../protocol/search-args.js';
 import { type Candidate, matches, NEED, needOf } from '../search-eval.js';
@@ -56,6 +56,17 @@ function fieldsOf(s: string, start: number): Fields {
   return f;
 }
 
+/** fieldsOf the cached fields, kept per summary (by identity): a warm SORT or THREAD parses no header. */
+const fieldsMemo = new WeakMap<object, Fields>();
+function headsFields(index: CachedIndex): Fields {
+  let f = fieldsMemo.get(index);
+  if (!f) {
+    f = fieldsOf(index.heads as string, 0);
+    fieldsMemo.set(index, f);
+  }
+  return f;
+}
+
 export async function collect(view: MailboxView, store: MailStore, key: SearchKey): Promise<Matched[]> {
   const need = needOf(key);
   const fromHeads = need < NEED.full && coveredByHeads(key);
@@ -90,7 +101,7 @@ export async function collect(view: MailboxView, store: MailStore, key: SearchKe
       if (file === null) continue;
       let candidate: Candidate = { view, uid, meta, index, bytes: null };
       if (file) candidate = { ...candidate, bytes: file };
-      else if (need === NEED.head) candidate = { ...candidate, ...headsMessage(index) };
+      else if (need === NEED.head) candidate = { ...candidate, heads: index };
       if (!matches(key, candidate)) continue;
       const root = index.root;
       out.push({
@@ -100,7 +111,7 @@ export async function collect(view: MailboxView, store: MailStore, key: SearchKe
         arrival: Math.floor(meta.internalDate.getTime() / 1000),
         fields: file
           ? fieldsOf(file.toString('latin1', 0, root.pos + root.header.physical), root.pos)
-          : fieldsOf(index.heads as string, 0),
+          : headsFields(index),
       });
     }
   }

@@ -40,11 +40,30 @@ function displayKey(value: string | null): string {
 }
 
 /** RFC 5256 §2.2 sent date, falling back to INTERNALDATE. */
-export const sentDate = (m: Matched): number => sortDate(m.fields.date) || m.arrival;
+export const sentDate = (m: Matched): number => fieldsDate(m.fields) || m.arrival;
+
+/** sortDate of the Date field, kept per Fields object (collect.ts keeps those per cached summary). */
+const dates = new WeakMap<Fields, number>();
+function fieldsDate(fields: Fields): number {
+  let d = dates.get(fields);
+  if (d === undefined) {
+    d = sortDate(fields.date);
+    dates.set(fields, d);
+  }
+  return d;
+}
 
 /** The subject as both SORT SUBJECT and THREAD compare it. */
-export const subjectKey = (fields: Fields): Buffer =>
-  Buffer.from(fields.subject === null ? '' : baseSubject(fields.subject).base, 'utf8');
+export function subjectKey(fields: Fields): Buffer {
+  let k = subjects.get(fields);
+  if (k === undefined) {
+    k = Buffer.from(fields.subject === null ? '' : baseSubject(fields.subject).base, 'utf8');
+    subjects.set(fields, k);
+  }
+  return k;
+}
+/** subjectKey per Fields object (read only). */
+const subjects = new WeakMap<Fields, Buffer>();
 
 type Value = number | Buffer;
 
@@ -64,32 +83,60 @@ const STRING_KEYS: Record<
   DISPLAYTO: ['to', (v) => text(displayKey(v))],
 };
 
-/** Key values per message; string keys are computed once per distinct field value (senders repeat). */
+/**
+ * String keys by message: per Fields object (collect.ts keeps one per cached
+ * summary, so a warm SORT computes no key), else once per distinct field
+ * value (senders repeat).
+ */
+const byFields = new Map<SortKey, WeakMap<Fields, Buffer>>();
+
+/** Key values per message. */
 function keyOf(m: Matched, key: SortKey, memo: Map<string, Buffer>): Value {
   if (key === 'ARRIVAL') return m.arrival;
   if (key === 'DATE') return sentDate(m);
   if (key === 'SIZE') return m.size;
+  let known = byFields.get(key);
+  if (!known) {
+    known = new WeakMap();
+    byFields.set(key, known);
+  }
+  let k = known.get(m.fields);
+  if (k !== undefined) return k;
   const [field, make] = STRING_KEYS[key];
   const value = m.fields[field];
   const id = value === null ? key : `${key}:${value}`;
-  let k = memo.get(id);
+  k = memo.get(id);
   if (k === undefined) {
     k = make(value);
     memo.set(id, k);
   }
+  known.set(m.fields, k);
   return k;
 }
 
-const compare = (a: Value, b: Value): number =>
-  typeof a === 'number' ? a - (b as number) : Buffer.compare(a, b as Buffer);
+/** Replaces the string keys of column `i` by their rank among the distinct keys (equal bytes, equal rank). */
+function rankColumn(rows: Array<{ keys: Value[] }>, i: number): void {
+  const distinct = [...new Set(rows.map((r) => r.keys[i] as Buffer))].sort(Buffer.compare);
+  const rank = new Map<Buffer, number>();
+  let n = 0;
+  distinct.forEach((b, j) => {
+    if (j > 0 && Buffer.compare(distinct[j - 1] as Buffer, b) !== 0) n++;
+    rank.set(b, n);
+  });
+  for (const r of rows) r.keys[i] = rank.get(r.keys[i] as Buffer) as number;
+}
 
 /** The matched messages in the order of the sort program. */
 export function sortMessages(messages: Matched[], criteria: readonly SortCriterion[]): Matched[] {
   const memo = new Map<string, Buffer>();
   const rows = messages.map((m) => ({ m, keys: criteria.map((c) => keyOf(m, c.key, memo)) }));
+  // Buffers compared once per distinct key, not once per comparison of the sort.
+  criteria.forEach((c, i) => {
+    if (c.key !== 'ARRIVAL' && c.key !== 'DATE' && c.key !== 'SIZE') rankColumn(rows, i);
+  });
   rows.sort((x, y) => {
     for (let i = 0; i < criteria.length; i++) {
-      const d = compare(x.keys[i] as Value, y.keys[i] as Value);
+      const d = (x.keys[i] as number) - (y.keys[i] as number);
       if (d !== 0) return (criteria[i] as SortCriterion).reverse ? -d : d;
     }
     return x.m.seq - y.m.seq;

@@ -12,9 +12,26 @@
 //   cannot be parsed), then UID; a dummy sorts as its oldest child;
 // - (5) subject grouping uses the oldest child's subject for a dummy root.
 import { baseSubject } from './base-subject.js';
-import type { Matched } from './collect.js';
+import type { Fields, Matched } from './collect.js';
 import { messageIds } from './message-id.js';
 import { sentDate } from './sort.js';
+
+/**
+ * A message's own id and the ids of its parents (References, else the first
+ * of In-Reply-To), kept per Fields object (collect.ts keeps one per cached
+ * summary): a warm THREAD parses no id. Read only.
+ */
+const ids = new WeakMap<Fields, { id: string | undefined; refs: string[] }>();
+function idsOf(f: Fields): { id: string | undefined; refs: string[] } {
+  let v = ids.get(f);
+  if (!v) {
+    let refs = messageIds(f.references);
+    if (refs.length === 0) refs = messageIds(f['in-reply-to']).slice(0, 1);
+    v = { id: messageIds(f['message-id'])[0], refs };
+    ids.set(f, v);
+  }
+  return v;
+}
 
 /** A thread tree node: a message, or a dummy (msg null) whose children are roots merged by subject. */
 export interface ThreadNode {
@@ -56,15 +73,13 @@ function linkMessages(messages: Matched[]): IdNode[] {
     return n;
   };
   for (const m of messages) {
-    const id = messageIds(m.fields['message-id'])[0];
+    const { id, refs } = idsOf(m.fields);
     let self = id === undefined ? null : nodeFor(id);
     if (!self || self.msg) {
       self = { msg: null, parent: null, hasChildren: false };
       all.push(self);
     }
     self.msg = m;
-    let refs = messageIds(m.fields.references);
-    if (refs.length === 0) refs = messageIds(m.fields['in-reply-to']).slice(0, 1);
     let parent: IdNode | null = null;
     for (const ref of refs) {
       const n = nodeFor(ref);
