@@ -85,6 +85,39 @@ function headerNames(message: string): string[] {
 
 const encodedSubject = `=?utf-8?b?${Buffer.from('Invoice\r\nBcc: victim@evil.test\r\n\r\nfake body').toString('base64')}?=`;
 
+/** Alice submits a message to `to` (AUTH over STARTTLS); resolves with the DSN that comes back to her. */
+async function submitAndAwaitDsn(to: string, subject: string, token: string): Promise<string> {
+  const body = [
+    `From: <${alice.address}>`,
+    `To: <${to}>`,
+    `Subject: ${subject}`,
+    `X-E2E-Token: ${token}`,
+    '',
+    'hi',
+    '',
+  ];
+  const sent = await sendMail({
+    port: submissionPort,
+    auth: { user: alice.address, pass: alice.password },
+    from: alice.address,
+    to: [to],
+    body: Buffer.from(body.join('\r\n')),
+  });
+  expect(sent.kind).toBe('accepted');
+  let dsn: string | undefined;
+  await waitFor(
+    `DSN for ${to}`,
+    async () => {
+      dsn = inbox(alice.address).find(
+        (m) => /^Content-Type: multipart\/report/m.test(m) && m.includes(token),
+      );
+      return dsn !== undefined;
+    },
+    90_000,
+  );
+  return dsn as string;
+}
+
 describe('header injection through user-supplied data', () => {
   it('a quarantine notice keeps a hostile attachment name and Subject out of its header', async () => {
     const token = `notice-${Date.now()}`;
@@ -152,36 +185,7 @@ describe('header injection through user-supplied data', () => {
 
   it("a DSN quotes a hostile server's multi-line reply without letting its lines become fields", async () => {
     const token = `dsn-${Date.now()}`;
-    const to = `victim@${HOSTILE_DOMAIN}`;
-    const body = [
-      `From: <${alice.address}>`,
-      `To: <${to}>`,
-      `Subject: ${encodedSubject}`,
-      `X-E2E-Token: ${token}`,
-      '',
-      'hello',
-      '',
-    ].join('\r\n');
-    const sent = await sendMail({
-      port: submissionPort,
-      auth: { user: alice.address, pass: alice.password },
-      from: alice.address,
-      to: [to],
-      body: Buffer.from(body),
-    });
-    expect(sent.kind).toBe('accepted');
-    let dsn: string | undefined;
-    await waitFor(
-      'DSN for the hostile reply',
-      async () => {
-        dsn = inbox(alice.address).find(
-          (m) => /^Content-Type: multipart\/report/m.test(m) && m.includes(token),
-        );
-        return dsn !== undefined;
-      },
-      90_000,
-    );
-    const text = dsn as string;
+    const text = await submitAndAwaitDsn(`victim@${HOSTILE_DOMAIN}`, encodedSubject, token);
     expect(headerNames(text)).not.toContain('bcc');
     expect(text).not.toMatch(/^Bcc:/im);
     const status = /Content-Type: message\/delivery-status\r\n\r\n([\s\S]*?)\r\n--/.exec(text)?.[1] ?? '';
@@ -205,36 +209,7 @@ describe('header injection through user-supplied data', () => {
 describe('MX records pointing at internal addresses', () => {
   it('are never connected to: the message bounces naming each refused address', async () => {
     const token = `inside-${Date.now()}`;
-    const to = 'admin@inside.test';
-    const body = [
-      `From: <${alice.address}>`,
-      `To: <${to}>`,
-      'Subject: hi',
-      `X-E2E-Token: ${token}`,
-      '',
-      'hi',
-      '',
-    ].join('\r\n');
-    const sent = await sendMail({
-      port: submissionPort,
-      auth: { user: alice.address, pass: alice.password },
-      from: alice.address,
-      to: [to],
-      body: Buffer.from(body),
-    });
-    expect(sent.kind).toBe('accepted');
-    let dsn: string | undefined;
-    await waitFor(
-      'DSN for the internal MX',
-      async () => {
-        dsn = inbox(alice.address).find(
-          (m) => /^Content-Type: multipart\/report/m.test(m) && m.includes(token),
-        );
-        return dsn !== undefined;
-      },
-      90_000,
-    );
-    const text = dsn as string;
+    const text = await submitAndAwaitDsn('admin@inside.test', 'hi', token);
     expect(text).toMatch(/^Action: failed$/m);
     expect(text).toMatch(/^Status: 5\.4\.4$/m);
     for (const ip of ['127.0.0.1', '10.1.2.3', '169.254.169.254']) expect(text).toContain(`[${ip}]`);
