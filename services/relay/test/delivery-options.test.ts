@@ -2,28 +2,15 @@
 // with the relay as a real process (and its limiter in process) on real Redis,
 // the test DNS server and test SMTP servers: one that advertises DSN, one that
 // does not (and defers `slow-*` recipients for ever), one for reuse.
-import { connectRedis, Queues, type Redis, Spool } from '@postamt/queue';
-import {
-  freePort,
-  makeTempDir,
-  type RedisServer,
-  type ServiceProcess,
-  sleep,
-  startDnsServer,
-  startRedis,
-  startService,
-  type TestDnsServer,
-  waitFor,
-} from '@postamt/testkit';
+import { connectRedis, type Queues, type Redis, type Spool } from '@postamt/queue';
+import { sleep, waitFor } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DestinationLimiter } from '../src/limiter.js';
 import { findDsns, relayMessage } from './support/fixtures.js';
+import { type RelayEnv, startRelayEnv } from './support/relay-env.js';
 import { type Sink, startSink } from './support/smtp-sink.js';
 
-let redis: RedisServer;
-let dns: TestDnsServer;
-let relay: ServiceProcess;
-let producer: Redis;
+let env: RelayEnv;
 let queues: Queues;
 let spool: Spool;
 let dsnSink: Sink;
@@ -35,37 +22,20 @@ const bySubject = (sink: Sink, subject: string) =>
   sink.messages.filter((m) => m.data.includes(`Subject: ${subject}\r\n`));
 
 beforeAll(async () => {
-  redis = await startRedis();
-  dns = await startDnsServer();
-  const dataDir = makeTempDir('relay-options');
-  spool = new Spool(dataDir);
-  await spool.init();
-  producer = connectRedis(redis.url, 'producer');
-  queues = new Queues(producer);
-  const port = await freePort();
+  env = await startRelayEnv('relay-options');
+  ({ queues, spool } = env);
   const rcpt = (addr: string) => {
     if (addr.startsWith('bad')) return '550 5.1.1 no such user';
     if (addr.startsWith('slow')) return '451 4.3.2 try again later';
     return '250 2.1.5 Ok';
   };
-  dsnSink = await startSink({ host: '127.0.3.1', port, dsn: true, rcpt });
-  plainSink = await startSink({ host: '127.0.3.2', port, rcpt });
-  reuseSink = await startSink({ host: '127.0.3.3', port });
-  for (const [domain, ip] of [
-    ['dsn.test', '127.0.3.1'],
-    ['nodsn.test', '127.0.3.2'],
-    ['reuse.test', '127.0.3.3'],
-  ] as const) {
-    dns.set(domain, [{ type: 'MX', exchange: `mx.${domain}`, priority: 10 }]);
-    dns.host4(`mx.${domain}`, ip);
-  }
-  relay = await startService('relay', {
-    POSTAMT_DATA: dataDir,
-    POSTAMT_REDIS_URL: redis.url,
-    POSTAMT_DNS_SERVERS: dns.address,
-    POSTAMT_HOSTNAME: 'relay.postamt.test',
-    POSTAMT_RELAY_SMTP_PORT: String(port),
-    POSTAMT_RELAY_TEST_ALLOW_NETWORKS: '127.0.0.0/8',
+  dsnSink = await startSink({ host: '127.0.3.1', port: env.port, dsn: true, rcpt });
+  plainSink = await startSink({ host: '127.0.3.2', port: env.port, rcpt });
+  reuseSink = await startSink({ host: '127.0.3.3', port: env.port });
+  env.mx('dsn.test', '127.0.3.1');
+  env.mx('nodsn.test', '127.0.3.2');
+  env.mx('reuse.test', '127.0.3.3');
+  await env.startRelay({
     POSTAMT_RELAY_RETRY_MIN: '300ms',
     POSTAMT_RELAY_RETRY_MAX: '600ms',
     POSTAMT_RELAY_MAX_LIFETIME: '4s',
@@ -77,12 +47,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await relay?.stop();
-  await queues?.close();
-  producer?.disconnect();
   for (const s of [dsnSink, plainSink, reuseSink]) await s?.close();
-  await dns?.stop();
-  await redis?.stop();
+  await env?.stop();
 });
 
 describe('DSN parameters (RFC 3461)', () => {
@@ -212,10 +178,10 @@ describe('per-destination limits in Redis, shared by replicas', () => {
   let subA: Redis;
   let subB: Redis;
   beforeAll(async () => {
-    a = connectRedis(redis.url, 'producer');
-    b = connectRedis(redis.url, 'producer');
-    subA = connectRedis(redis.url, 'worker');
-    subB = connectRedis(redis.url, 'worker');
+    a = connectRedis(env.redis.url, 'producer');
+    b = connectRedis(env.redis.url, 'producer');
+    subA = connectRedis(env.redis.url, 'worker');
+    subB = connectRedis(env.redis.url, 'worker');
     await waitFor('redis clients ready', async () => a.status === 'ready' && b.status === 'ready');
   });
   afterAll(() => {

@@ -4,31 +4,20 @@
 // so MX hosts on other private ranges are still refused.
 import { generateKeyPairSync } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { connectRedis, Queues, type Redis, Spool } from '@postamt/queue';
-import {
-  freePort,
-  makeTempDir,
-  type RedisServer,
-  type ServiceProcess,
-  startDnsServer,
-  startRedis,
-  startService,
-  type TestDnsServer,
-  waitFor,
-} from '@postamt/testkit';
+import type { Queues, Redis, Spool } from '@postamt/queue';
+import { makeTempDir, type TestDnsServer, waitFor } from '@postamt/testkit';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDsns, relayMessage, selfSignedCert } from './support/fixtures.js';
+import { type RelayEnv, startRelayEnv } from './support/relay-env.js';
 import { type Sink, startSink } from './support/smtp-sink.js';
 
-let redis: RedisServer;
+let env: RelayEnv;
 let dns: TestDnsServer;
-let relay: ServiceProcess;
 let producer: Redis;
 let queues: Queues;
 let spool: Spool;
 let port: number;
-let dataDir: string;
 const sinks: Sink[] = [];
 let tlsSink: Sink;
 let backupSink: Sink;
@@ -38,14 +27,8 @@ const seen = new Map<string, number>();
 const gone = async (id: string) => !(await spool.exists(id));
 
 beforeAll(async () => {
-  redis = await startRedis();
-  dns = await startDnsServer();
-  dataDir = makeTempDir('relay-data');
-  spool = new Spool(dataDir);
-  await spool.init();
-  producer = connectRedis(redis.url, 'producer');
-  queues = new Queues(producer);
-  port = await freePort();
+  env = await startRelayEnv('relay-data');
+  ({ dns, producer, queues, spool, port } = env);
   const cert = selfSignedCert(makeTempDir('relay-cert'), 'mx.d1.test');
   tlsSink = await startSink({
     host: '127.0.0.2',
@@ -64,8 +47,7 @@ beforeAll(async () => {
   lastResortSink = await startSink({ host: '127.0.0.5', port });
   sinks.push(tlsSink, backupSink, lastResortSink);
 
-  dns.set('d1.test', [{ type: 'MX', exchange: 'mx.d1.test', priority: 10 }]);
-  dns.host4('mx.d1.test', '127.0.0.2');
+  env.mx('d1.test', '127.0.0.2');
   dns.set('d2.test', [
     { type: 'MX', exchange: 'mxc.d2.test', priority: 30 },
     { type: 'MX', exchange: 'mxb.d2.test', priority: 20 },
@@ -83,13 +65,7 @@ beforeAll(async () => {
   dns.host4('mx.d7.test', '10.1.2.3');
   dns.host4('meta.d7.test', '169.254.169.254');
 
-  relay = await startService('relay', {
-    POSTAMT_DATA: dataDir,
-    POSTAMT_REDIS_URL: redis.url,
-    POSTAMT_DNS_SERVERS: dns.address,
-    POSTAMT_HOSTNAME: 'relay.postamt.test',
-    POSTAMT_RELAY_SMTP_PORT: String(port),
-    POSTAMT_RELAY_TEST_ALLOW_NETWORKS: '127.0.0.0/8',
+  await env.startRelay({
     POSTAMT_RELAY_RETRY_MIN: '300ms',
     POSTAMT_RELAY_RETRY_MAX: '1s',
     POSTAMT_RELAY_MAX_LIFETIME: '5s',
@@ -102,12 +78,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await relay?.stop();
-  await queues?.close();
-  producer?.disconnect();
   for (const s of sinks) await s.close();
-  await dns?.stop();
-  await redis?.stop();
+  await env?.stop();
 });
 
 describe('relay', () => {

@@ -8,27 +8,16 @@
 // servers: one with a CA-issued certificate (sent with its chain), one with a
 // self-signed certificate, one without STARTTLS.
 import { createServer as createHttps, type Server } from 'node:https';
-import { connectRedis, Queues, type Redis, Spool } from '@postamt/queue';
-import {
-  freePort,
-  makeTempDir,
-  type RedisServer,
-  type ServiceProcess,
-  startDnsServer,
-  startRedis,
-  startService,
-  type TestDnsServer,
-  waitFor,
-} from '@postamt/testkit';
+import type { Queues, Spool } from '@postamt/queue';
+import { freePort, makeTempDir, type TestDnsServer, waitFor } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDsns, relayMessage, selfSignedCert } from './support/fixtures.js';
 import { startCa, tlsaData } from './support/pki.js';
+import { type RelayEnv, startRelayEnv } from './support/relay-env.js';
 import { type Sink, startSink } from './support/smtp-sink.js';
 
-let redis: RedisServer;
+let env: RelayEnv;
 let dns: TestDnsServer;
-let relay: ServiceProcess;
-let producer: Redis;
 let queues: Queues;
 let spool: Spool;
 let https: Server;
@@ -43,16 +32,6 @@ const gone = async (id: string) => !(await spool.exists(id));
 const delivered = (sink: Sink, subject: string) =>
   sink.messages.filter((m) => m.data.includes(`Subject: ${subject}\r\n`));
 const allSinks = () => [caSink, selfSink, plainSink];
-
-/** A domain with one MX host at `ip`. */
-function mx(domain: string, ip: string, opts: { secure?: boolean } = {}) {
-  dns.set(domain, [{ type: 'MX', exchange: `mx.${domain}`, priority: 10 }]);
-  dns.host4(`mx.${domain}`, ip);
-  if (opts.secure) {
-    dns.secure(domain);
-    dns.secure(`mx.${domain}`);
-  }
-}
 
 function sts(domain: string, mode: string, mxPatterns: string[], id = 'v1') {
   dns.set(`_mta-sts.${domain}`, [{ type: 'TXT', text: `v=STSv1; id=${id}` }]);
@@ -82,14 +61,9 @@ let caCert = '';
 let selfCert = '';
 
 beforeAll(async () => {
-  redis = await startRedis();
-  dns = await startDnsServer();
-  const dataDir = makeTempDir('relay-tls');
-  spool = new Spool(dataDir);
-  await spool.init();
-  producer = connectRedis(redis.url, 'producer');
-  queues = new Queues(producer);
-  mxPort = await freePort();
+  env = await startRelayEnv('relay-tls');
+  ({ dns, queues, spool, port: mxPort } = env);
+  const mx = env.mx;
   const pkiDir = makeTempDir('relay-pki');
   const ca = startCa(pkiDir);
   caCert = ca.cert;
@@ -160,13 +134,7 @@ beforeAll(async () => {
   mx('dane-insecure.test', '127.0.1.3', { secure: true });
   tlsa('dane-insecure.test', [{ usage: 3, selector: 1, matchingType: 1, data: Buffer.alloc(32, 7) }], false);
 
-  relay = await startService('relay', {
-    POSTAMT_DATA: dataDir,
-    POSTAMT_REDIS_URL: redis.url,
-    POSTAMT_DNS_SERVERS: dns.address,
-    POSTAMT_HOSTNAME: 'relay.postamt.test',
-    POSTAMT_RELAY_SMTP_PORT: String(mxPort),
-    POSTAMT_RELAY_TEST_ALLOW_NETWORKS: '127.0.0.0/8',
+  await env.startRelay({
     POSTAMT_RELAY_TLS_CA_FILE: caFile,
     POSTAMT_RELAY_MTA_STS_PORT: String(httpsPort),
     POSTAMT_RELAY_DNSSEC_TRUST_AD: 'true',
@@ -179,13 +147,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await relay?.stop();
-  await queues?.close();
-  producer?.disconnect();
   for (const s of allSinks()) await s?.close();
   await new Promise((r) => (https ? https.close(r) : r(null)));
-  await dns?.stop();
-  await redis?.stop();
+  await env?.stop();
 });
 
 /** Sends one message with NOTIFY=SUCCESS,FAILURE and waits until it is finished (sent or bounced). */
