@@ -21,21 +21,30 @@ export const commonShape = {
     .transform((p) => resolve(p)),
   /** This server's FQDN, used in the banner, EHLO and Received headers. */
   hostname: hostname.default(defaultHostname()),
+  /** Redis: queues, directory, greylisting, limits, mail events (`rediss://` for TLS). */
   redisUrl: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
     .default('redis://127.0.0.1:6379'),
+  /** `host:port` of clamd (INSTREAM over TCP). */
   clamd: hostPort.prefault('127.0.0.1:3310'),
+  /** `host:port` of spamd (SPAMC/1.5). */
   spamd: hostPort.prefault('127.0.0.1:783'),
   /** Resolvers for every DNS lookup; empty means the system's. */
   dnsServers: hostPortList.default([]),
   /** A YAML file of domains, users and aliases applied at start. */
   seed: z.string().optional(),
+  /** Per-domain next hop, e.g. `example.net=[10.0.0.5]:25,*=[smarthost.example]:587`. */
   relayTransports: transportMap.default({}),
+  /** PEM certificate chain for every TLS listener; absent (with POSTAMT_TLS_KEY): a self-signed pair is made. */
   tlsCert: z.string().optional(),
+  /** PEM private key of POSTAMT_TLS_CERT. */
   tlsKey: z.string().optional(),
+  /** How long a new (client, sender, recipient) triplet must wait before its retry is accepted. */
   greylistDelay: duration.prefault('300s'),
+  /** pino level: fatal, error, warn, info, debug, trace. */
   logLevel: logLevel.default('info'),
+  /** `json` (one object per line) or `pretty` (for a terminal). */
   logFormat: z.enum(['json', 'pretty'], { message: 'expected json or pretty' }).default('json'),
   /** Port of the health and metrics listener (/healthz, /readyz, /metrics). */
   metricsPort: port.default(9090),

@@ -9,7 +9,7 @@ export const adminSchema = withCommonRules(
     ...commonShape,
     /** POSTAMT_ADMIN_BIND: loopback by default, so the API is never reachable by accident. */
     adminBind: z.string().min(1).default('127.0.0.1'),
-    /** POSTAMT_ADMIN_PORT */
+    /** Port of the admin HTTP API. */
     adminPort: port.default(8080),
     /**
      * POSTAMT_ADMIN_TOKEN: first-run bootstrap token (admin scope). Stored hashed

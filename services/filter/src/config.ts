@@ -16,8 +16,11 @@ export const filterSchema = withCommonRules(
     filterConcurrency: z.coerce.number().int().min(1).max(256).default(4),
     /** Learn jobs (spamd TELL) one worker handles at once. */
     learnConcurrency: z.coerce.number().int().min(1).max(64).default(1),
+    /** Score from which X-Spam-Status/X-Spam-Score headers are added (-999: always, as amavisd's tag level). */
     spamTagLevel: level.default(-999),
+    /** Score from which mail is spam: tagged and delivered to Junk. */
     spamTag2Level: level.default(6.3),
+    /** Score from which spam is quarantined instead of delivered. */
     spamKillLevel: level.default(25),
     /** Per-domain and per-user levels: `example.test=tag2:4,kill:15; ceo@example.test=tag2:3`. */
     spamLevels: z
@@ -39,6 +42,7 @@ export const filterSchema = withCommonRules(
     scanTimeout: duration.prefault('120s'),
     /** Failures in a row after which a scanner is not called for POSTAMT_SCAN_BREAKER_COOLDOWN. */
     scanBreakerThreshold: z.coerce.number().int().min(1).max(1000).default(5),
+    /** How long a scanner that failed POSTAMT_SCAN_BREAKER_THRESHOLD times is left alone. */
     scanBreakerCooldown: duration.prefault('5s'),
     /** Bytes sent to clamd at most; keep below clamd's StreamMaxLength (30M in deploy/). */
     clamdMaxBytes: byteSize.prefault('25MB'),

@@ -15,13 +15,17 @@ export const imapSchema = withCommonRules(
     imapPort: port.default(143),
     /** POSTAMT_IMAPS_PORT: implicit TLS (RFC 8314 §3.3). */
     imapsPort: port.default(993),
-    /** POSTAMT_IMAP_ALLOW_PLAINTEXT */
+    /** LOGIN/AUTHENTICATE without TLS: `never`, `loopback` (clients on 127.0.0.1/::1 only, for local tools) or `always`. */
     imapAllowPlaintext: plaintextPolicy.prefault('loopback'),
     /** RFC 3501 §5.4: the autologout timer must be at least 30 minutes. */
     imapIdleTimeout: duration.prefault('30m').refine((ms) => ms >= 1000, 'expected at least 1s'),
+    /** Failed logins before the connection is closed. */
     imapMaxAuthFailures: count(1, 100).default(3),
+    /** Pause before every failed-login reply, to slow down password guessing. */
     imapAuthFailDelay: duration.prefault('2s'),
+    /** Connections held at once by this process; more are refused with BYE. */
     imapMaxConnections: count(1, 100_000).default(5000),
+    /** Connections at once from one client address. */
     imapMaxConnectionsPerIp: count(1, 10_000).default(50),
     /** Longest command line (RFC 7162 §4 recommends accepting at least 8192 octets). */
     imapMaxLine: count(1024, 1_048_576).default(65_536),

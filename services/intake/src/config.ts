@@ -34,6 +34,7 @@ const smtpShape = {
   smtpClientMessageRateLimit: z.coerce.number().int().min(0).default(0),
   /** RCPT TO per client per window; 0 = no limit. Shared by all replicas (Redis). */
   smtpClientRecipientRateLimit: z.coerce.number().int().min(0).default(0),
+  /** The window of the three rate limits above. */
   smtpClientRateWindow: duration.prefault('60s'),
   /**
    * Warn (log and /readyz) when this many MX connections in a row came from one
@@ -80,9 +81,11 @@ const submissionShape = {
   submissionAuthMaxFailures: z.coerce.number().int().min(1).max(1000).default(5),
   /** Failed logins per client address within the window before the address is locked. */
   submissionAuthMaxFailuresPerIp: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** The window in which failed logins are counted. */
   submissionAuthFailureWindow: duration.prefault('15m'),
   /** First lockout; each further lockout within a day doubles it, up to the maximum. */
   submissionAuthLockout: duration.prefault('1m'),
+  /** The longest lockout. */
   submissionAuthLockoutMax: duration.prefault('1h'),
   /** Pause before answering a failed login (slows guessing on one connection). */
   submissionAuthFailureDelay: duration.prefault('1s'),
@@ -100,6 +103,7 @@ export const intakeSchema = withCommonRules(
     maxMessageSize: byteSize.prefault('25MB'),
     /** RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted. */
     maxRecipients: z.coerce.number().int().min(100).max(10_000).default(100),
+    /** Connections at once on each listener of this process; more get 421. */
     maxClients: z.coerce.number().int().min(1).default(1000),
     ...smtpShape,
     ...submissionShape,

@@ -104,28 +104,43 @@ export const policyShape = {
   dnsTimeout: duration.prefault('5s'),
   /** Upper bound on how long a DNS answer is cached (its TTL, when shorter, wins); 0 disables the cache. */
   dnsCacheTtl: duration.prefault('1h'),
+  /** HELO/EHLO present and a syntactically valid FQDN, not one of ours: `reject` (5xx), `defer` (4xx), `warn` (accept, log, header) or `off`. */
   checkHelo: action.default('reject'),
+  /** The HELO name resolves (A/AAAA/MX). */
   checkHeloDns: action.default('reject'),
+  /** The client address has a PTR whose name resolves back to it (FCrDNS). */
   checkFcrdns: action.default('reject'),
+  /** MAIL FROM is `<>` or an FQDN-conformant address. */
   checkSender: action.default('reject'),
+  /** The sender's domain resolves (MX or A/AAAA). */
   checkSenderDomain: action.default('reject'),
+  /** RCPT TO is FQDN-conformant and, for our domains, exists (550 5.1.1 at RCPT). */
   checkRecipient: action.default('reject'),
+  /** The client's score on POSTAMT_DNSBL_SITES reaches POSTAMT_DNSBL_THRESHOLD. */
   checkDnsbl: action.default('reject'),
+  /** Greylisting of unknown (client /24 or /64, sender, recipient) triplets. */
   checkGreylist: action.default('defer'),
   /** `reject` refuses an SPF `fail` (-all); the result is recorded in any case unless `off`. */
   checkSpf: action.default('warn'),
+  /** Per-recipient-domain actions, e.g. `lenient.example:fcrdns=warn,dnsbl=off;other.example:greylist=defer`. */
   checkOverrides: domainActions.optional(),
   /** HELO [address literal]: allow, match (must be the client's address) or reject. */
   heloAddressLiteral: z.enum(['allow', 'match', 'reject']).default('match'),
+  /** DNS blocklists and allowlists, postscreen syntax: `zone[=filter][*weight]`, comma-separated. */
   dnsblSites: dnsblSites.default([]),
+  /** Sum of weights at which a client counts as listed. */
   dnsblThreshold: z.coerce.number().int().min(1).default(1),
   /** A score at or below this (negative weights) allowlists the client. */
   dnswlThreshold: z.coerce.number().int().max(-1).default(-1),
+  /** How long a triplet that passed (and its client) is remembered. */
   greylistRemember: duration.prefault('35d'),
   /** How long a first attempt waits for its retry before it is forgotten. */
   greylistPending: duration.prefault('2d'),
+  /** Client networks never greylisted. */
   greylistAllowClients: cidrList.default([]),
+  /** Sender domains never greylisted. */
   greylistAllowDomains: list.default([]),
+  /** Whole SPF evaluation; a timeout records `temperror`. */
   spfTimeout: duration.prefault('10s'),
 };
 

@@ -23,7 +23,7 @@ export const pop3Schema = withCommonRules(
     pop3Port: port.default(110),
     /** POSTAMT_POP3S_PORT: implicit-TLS listener (RFC 8314 §3.3). */
     pop3sPort: port.default(995),
-    /** POSTAMT_POP3_ALLOW_PLAINTEXT */
+    /** USER/PASS and AUTH without TLS: `never`, `loopback` (clients on 127.0.0.1/::1 only, for local tools) or `always`. */
     pop3AllowPlaintext: plaintextPolicy.prefault('loopback'),
     /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
     pop3IdleTimeout: duration.prefault('10m').refine((ms) => ms >= 1000, 'expected at least 1s'),
@@ -31,7 +31,9 @@ export const pop3Schema = withCommonRules(
     pop3MaxAuthFailures: count(1, 100).default(3),
     /** Pause before every failed-login reply, to slow down password guessing. */
     pop3AuthFailDelay: duration.prefault('2s'),
+    /** Connections held at once by this process. */
     pop3MaxConnections: count(1, 100_000).default(1000),
+    /** Connections at once from one client address. */
     pop3MaxConnectionsPerIp: count(1, 10_000).default(20),
     /** Longest command line accepted (RFC 2449 §4 allows clients 255 octets; we are lenient). */
     pop3MaxLine: count(255, 8192).default(512),

@@ -58,25 +58,31 @@ export const relaySchema = withCommonRules(
     relaySmtpPort: port.default(25),
     /** First retry after a temporary failure, doubling up to relayRetryMax (Postfix minimal/maximal_backoff_time). */
     relayRetryMin: duration.prefault('5m').refine((ms) => ms >= 10, 'expected at least 10ms'),
+    /** Longest wait between retries. */
     relayRetryMax: duration.prefault('4000s'),
     /** Give up and bounce after this long in the queue (Postfix maximal_queue_lifetime). */
     relayMaxLifetime: duration.prefault('5d'),
     /** Send one delay warning (DSN Action: delayed) after this long; 0 turns warnings off. */
     relayDelayWarning: duration.prefault('0'),
+    /** TCP connect to an MX host; then the next MX is tried. */
     relayConnectTimeout: duration.prefault('30s'),
+    /** Wait for the 220 greeting (RFC 5321 §4.5.3.2.1 suggests 5 minutes). */
     relayGreetingTimeout: duration.prefault('5m'),
     /** Inactivity limit of an SMTP session (RFC 5321 §4.5.3.2 asks for minutes; DATA end waits 10m). */
     relaySocketTimeout: duration.prefault('10m'),
+    /** MX/A/AAAA/TLSA/MTA-STS lookups; a timeout is a temporary failure. */
     relayDnsTimeout: duration.prefault('10s'),
     /** Forward-confirmed reverse DNS of the receiving server's address. */
     relayFcrdnsPolicy: checkPolicy.default('warn'),
     /** Blocklists the receiving server's address is looked up in (postscreen syntax). */
     relayDnsblSites: dnsblList.default([]),
+    /** What a listing of the receiving server does: defer, warn or off. */
     relayDnsblPolicy: checkPolicy.default('off'),
     /** MTA-STS (RFC 8461): fetch policies and enforce them when their mode is enforce. */
     relayMtaSts: booleanish.default(true),
     /** Port of MTA-STS policy hosts (443; tests serve policies elsewhere). */
     relayMtaStsPort: port.default(443),
+    /** Fetching an MTA-STS policy over HTTPS. */
     relayMtaStsTimeout: duration.prefault('30s'),
     /**
      * A PEM file of extra CAs trusted for MTA-STS policy hosts and MX
@@ -95,9 +101,11 @@ export const relaySchema = withCommonRules(
     relayConnectionReuse: duration.prefault('5s'),
     /** Deliveries per second per destination over all replicas (token bucket in Redis); 0: no limit. */
     relayDestinationRate: z.coerce.number().min(0).max(100_000).default(0),
+    /** Token-bucket size for POSTAMT_RELAY_DESTINATION_RATE. */
     relayDestinationBurst: count(1, 100_000).default(10),
     /** AUTH for transport overrides (a smarthost); only ever sent over TLS. */
     relaySmarthostUser: z.string().optional(),
+    /** Password for POSTAMT_RELAY_SMARTHOST_USER (secret; never logged). */
     relaySmarthostPassword: z.string().optional(),
     /**
      * TESTS ONLY: networks the relay may connect to although they are not public
