@@ -52,16 +52,28 @@ export interface TestDnsServer {
   stop(): Promise<void>;
 }
 
-/** `1.2.3.4` → `4.3.2.1.in-addr.arpa`. */
-export function reverseName(ip: string): string {
-  if (ip.includes(':')) {
-    const groups = ip.split('::');
-    const head = groups[0] ? groups[0].split(':') : [];
-    const tail = groups[1] ? groups[1].split(':') : [];
-    const fill = groups.length > 1 ? Array(8 - head.length - tail.length).fill('0') : [];
-    const hex = [...head, ...fill, ...tail].map((g) => g.padStart(4, '0')).join('');
-    return `${hex.split('').reverse().join('.')}.ip6.arpa`;
+/**
+ * An IPv6 address as its eight groups of four hex digits, also from the mixed
+ * notation (`::ffff:127.0.0.1`), which dns2's encoder gets wrong.
+ */
+function ipv6Groups(ip: string): string[] {
+  let text = ip;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+    text = `${text.slice(0, v4.index)}${hex(a, b)}:${hex(c, d)}`;
   }
+  const halves = text.split('::');
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length > 1 ? Array(8 - head.length - tail.length).fill('0') : [];
+  return [...head, ...fill, ...tail].map((g) => g.padStart(4, '0'));
+}
+
+/** `1.2.3.4` → `4.3.2.1.in-addr.arpa`; IPv6 by nibbles under ip6.arpa. */
+export function reverseName(ip: string): string {
+  if (ip.includes(':')) return `${ipv6Groups(ip).join('').split('').reverse().join('.')}.ip6.arpa`;
   return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
 }
 
@@ -69,8 +81,9 @@ function toAnswer(name: string, r: DnsRecord, ttl: number): Record<string, unkno
   const base = { name, class: Packet.CLASS.IN, ttl, type: TYPE_CODE[r.type] };
   switch (r.type) {
     case 'A':
-    case 'AAAA':
       return { ...base, address: r.address };
+    case 'AAAA':
+      return { ...base, address: ipv6Groups(r.address).join(':') };
     case 'PTR':
     case 'CNAME':
       return { ...base, domain: r.name };

@@ -117,6 +117,15 @@ describe('testkit: dns', () => {
     expect(server.queries).toContain('MX example.test');
   });
 
+  it('serves IPv6 addresses given in mixed notation, forward and reverse', async () => {
+    server.host4('mapped.example.test', '::ffff:127.0.0.1');
+    server.host4('compat.example.test', '2001:db8::192.0.2.33');
+    // c-ares prints an IPv4-mapped address in mixed notation again.
+    expect(await resolver.resolve6('mapped.example.test')).toEqual(['::ffff:127.0.0.1']);
+    expect(await resolver.resolve6('compat.example.test')).toEqual(['2001:db8::c000:221']);
+    expect(await resolver.reverse('::ffff:7f00:1')).toEqual(['mapped.example.test']);
+  });
+
   it('answers NXDOMAIN, NODATA, SERVFAIL, or nothing at all', async () => {
     server.set('nodata.example.test', [{ type: 'A', address: '192.0.2.1' }]);
     server.timeout('slow.example.test');
