@@ -43,12 +43,16 @@ export interface TestDnsServer {
   timeout(name: string): void;
   /** Answers for `name` carry the AD bit, as from a validating resolver (DNSSEC secure). */
   secure(name: string): void;
+  /** Over UDP, answer `name` with TC set and no records (too big for a datagram); over TCP in full. */
+  truncate(name: string): void;
   /** Answer SERVFAIL for `name`. */
   servfail(name: string): void;
   remove(name: string): void;
   clear(): void;
   /** Questions seen, `TYPE name`, for assertions on what was looked up. */
   readonly queries: string[];
+  /** The subset of `queries` that came over TCP. */
+  readonly tcpQueries: string[];
   stop(): Promise<void>;
 }
 
@@ -102,21 +106,30 @@ export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestD
   const silent = new Set<string>();
   const failing = new Set<string>();
   const signed = new Set<string>();
+  const truncated = new Set<string>();
   const queries: string[] = [];
+  const tcpQueries: string[] = [];
   const key = (n: string) => n.toLowerCase().replace(/\.$/, '');
   const server = dns2.createServer({
     udp: true,
     tcp: true,
     // biome-ignore lint/suspicious/noExplicitAny: dns2 ships no types for packets
-    handle(request: any, send: (res: any) => void) {
+    handle(request: any, send: (res: any) => void, client: unknown) {
       const response = Packet.createResponseFromRequest(request);
       const q = request.questions[0];
       if (!q) return send(response);
       const name = key(q.name);
       const typeName =
         (Object.keys(TYPE_CODE) as RecordType[]).find((t) => TYPE_CODE[t] === q.type) ?? String(q.type);
+      // A TCP client is a socket; a UDP one is the sender's address.
+      const overTcp = typeof (client as { write?: unknown })?.write === 'function';
       queries.push(`${typeName} ${name}`);
+      if (overTcp) tcpQueries.push(`${typeName} ${name}`);
       if (silent.has(name)) return;
+      if (truncated.has(name) && !overTcp) {
+        response.header.tc = 1;
+        return send(response);
+      }
       // dns2 encodes the AD bit but its Header type does not declare it.
       if (signed.has(name)) (response.header as { ad?: number }).ad = 1;
       if (failing.has(name)) {
@@ -146,6 +159,7 @@ export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestD
     port,
     address: `127.0.0.1:${port}`,
     queries,
+    tcpQueries,
     set(name, records) {
       zone.set(key(name), [...records]);
       silent.delete(key(name));
@@ -164,6 +178,9 @@ export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestD
     secure(name) {
       signed.add(key(name));
     },
+    truncate(name) {
+      truncated.add(key(name));
+    },
     servfail(name) {
       failing.add(key(name));
     },
@@ -177,7 +194,9 @@ export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestD
       silent.clear();
       failing.clear();
       signed.clear();
+      truncated.clear();
       queries.length = 0;
+      tcpQueries.length = 0;
     },
     async stop() {
       await server.close();

@@ -1,5 +1,7 @@
 // The few DNS questions whose DNSSEC status matters (DANE, RFC 7672 §2.1),
-// asked directly over UDP because Node's resolver does not expose the AD bit.
+// asked directly because Node's resolver does not expose the AD bit: over UDP,
+// and again over TCP when the reply is truncated (RFC 7766 §5) — signed TLSA
+// and MX answers often exceed a datagram.
 // The answer counts as secure only when the operator declared the configured
 // resolvers validating and trustworthy (a local validating resolver); otherwise
 // every answer is "insecure" and DANE stays off. RFC 6840 §5.7: we set AD in the
@@ -8,9 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { getServers } from 'node:dns';
-import { isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 
 export const TYPE = { A: 1, MX: 15, AAAA: 28, TLSA: 52 } as const;
+
+/** Header flag: the reply did not fit (RFC 1035 §4.1.1). */
+const TC = 0x0200;
 
 export type SecureAnswer =
   | { kind: 'ok'; secure: boolean; rdata: Buffer[] }
@@ -53,7 +58,7 @@ export function decodeReply(buf: Buffer, type: number): SecureAnswer {
   const flags = buf.readUInt16BE(2);
   const rcode = flags & 0x0f;
   const secure = (flags & 0x0020) !== 0;
-  if (flags & 0x0200) return { kind: 'tempfail', reason: 'truncated reply' };
+  if (flags & TC) return { kind: 'tempfail', reason: 'truncated reply' };
   if (rcode === 3) return { kind: 'none', secure };
   if (rcode !== 0) return { kind: 'tempfail', reason: `rcode ${rcode}` };
   const qd = buf.readUInt16BE(4);
@@ -73,32 +78,71 @@ export function decodeReply(buf: Buffer, type: number): SecureAnswer {
   return rdata.length ? { kind: 'ok', secure, rdata } : { kind: 'none', secure };
 }
 
-function ask(server: { host: string; port: number }, name: string, type: number, timeoutMs: number) {
-  return new Promise<SecureAnswer>((resolve) => {
-    const id = randomBytes(2);
+type Server = { host: string; port: number };
+type RawReply = { reply: Buffer } | { failed: string };
+
+/** One query over UDP; replies with another id (stale or spoofed) are ignored. */
+function overUdp(server: Server, id: Buffer, query: Buffer, timeoutMs: number) {
+  return new Promise<RawReply>((resolve) => {
     const sock = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
-    const done = (a: SecureAnswer) => {
+    const done = (r: RawReply) => {
       clearTimeout(timer);
       sock.close();
-      resolve(a);
+      resolve(r);
     };
-    const timer = setTimeout(() => done({ kind: 'tempfail', reason: 'timeout' }), timeoutMs);
-    sock.on('error', (err) => done({ kind: 'tempfail', reason: err.message }));
+    const timer = setTimeout(() => done({ failed: 'timeout' }), timeoutMs);
+    sock.on('error', (err) => done({ failed: err.message }));
     sock.on('message', (msg) => {
-      // Anything else on the socket (a stale or spoofed reply) is ignored.
-      if (msg.length < 12 || msg.readUInt16BE(0) !== id.readUInt16BE(0)) return;
-      try {
-        done(decodeReply(msg, type));
-      } catch (err) {
-        done({ kind: 'tempfail', reason: (err as Error).message });
-      }
+      if (msg.length >= 12 && msg.readUInt16BE(0) === id.readUInt16BE(0)) done({ reply: msg });
     });
-    sock.send(encodeQuery(id, name, type), server.port, server.host);
+    sock.send(query, server.port, server.host);
   });
 }
 
+/** One query over TCP, each message behind its two-byte length (RFC 1035 §4.2.2). */
+function overTcp(server: Server, id: Buffer, query: Buffer, timeoutMs: number) {
+  return new Promise<RawReply>((resolve) => {
+    const sock = connect({ host: server.host, port: server.port });
+    let got = Buffer.alloc(0);
+    const done = (r: RawReply) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ failed: 'timeout' }), timeoutMs);
+    sock.on('error', (err) => done({ failed: err.message }));
+    sock.on('close', () => done({ failed: 'connection closed' }));
+    sock.on('data', (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length < 2) return;
+      const len = got.readUInt16BE(0);
+      if (got.length < 2 + len) return;
+      const msg = got.subarray(2, 2 + len);
+      if (msg.length < 12 || msg.readUInt16BE(0) !== id.readUInt16BE(0))
+        done({ failed: 'reply id mismatch' });
+      else done({ reply: msg });
+    });
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(query.length);
+    sock.write(Buffer.concat([length, query]));
+  });
+}
+
+async function ask(server: Server, name: string, type: number, timeoutMs: number): Promise<SecureAnswer> {
+  const id = randomBytes(2);
+  const query = encodeQuery(id, name, type);
+  let raw = await overUdp(server, id, query, timeoutMs);
+  if ('reply' in raw && raw.reply.readUInt16BE(2) & TC) raw = await overTcp(server, id, query, timeoutMs);
+  if ('failed' in raw) return { kind: 'tempfail', reason: raw.failed };
+  try {
+    return decodeReply(raw.reply, type);
+  } catch (err) {
+    return { kind: 'tempfail', reason: (err as Error).message };
+  }
+}
+
 /** `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353` as node:dns getServers() gives them. */
-function systemServer(s: string): { host: string; port: number } {
+function systemServer(s: string): Server {
   if (isIP(s)) return { host: s, port: 53 };
   const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
   return { host: m?.[1] ?? s, port: Number(m?.[2] ?? 53) };

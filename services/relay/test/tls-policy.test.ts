@@ -110,6 +110,11 @@ beforeAll(async () => {
 
   mx('dane-ee.test', '127.0.1.2', { secure: true });
   tlsa('dane-ee.test', [{ usage: 3, selector: 1, matchingType: 1, data: tlsaData(selfCert, 1, 1) }]);
+  // Signed answers too big for a datagram: UDP says TC, the full answer comes over TCP.
+  mx('dane-tcp.test', '127.0.1.2', { secure: true });
+  tlsa('dane-tcp.test', [{ usage: 3, selector: 1, matchingType: 1, data: tlsaData(selfCert, 1, 1) }]);
+  dns.truncate('dane-tcp.test');
+  dns.truncate(`_${mxPort}._tcp.mx.dane-tcp.test`);
   mx('dane-ta.test', '127.0.1.1', { secure: true });
   tlsa('dane-ta.test', [{ usage: 2, selector: 0, matchingType: 1, data: tlsaData(caCert, 0, 1) }]);
   mx('dane-bad.test', '127.0.1.1', { secure: true });
@@ -211,6 +216,13 @@ describe('DANE', () => {
     expect(dsn).toMatch(
       /X-Postamt-Remote-Checks: .*dane=1-usable-tlsa mta-sts=skipped\(dane\) tls=TLS\S+ cert=dane\(dane-ee\/3\/1\/1\)/,
     );
+  });
+
+  it('a truncated UDP answer is asked again over TCP, and its TLSA records still apply', async () => {
+    const { dsn } = await send('a@dane-tcp.test', 'dane tcp');
+    expect(delivered(selfSink, 'dane tcp')).toHaveLength(1);
+    expect(dsn).toMatch(/cert=dane\(dane-ee\/3\/1\/1\)/);
+    expect(dns.tcpQueries).toContain(`TLSA _${mxPort}._tcp.mx.dane-tcp.test`);
   });
 
   it('DANE-TA (2 0 1): the chain leads to the trust anchor in TLSA and the leaf names the MX', async () => {
