@@ -293,8 +293,10 @@ export class MaildirStore implements MailStore {
    * Callers that arrive while an open() of the folder is running share the
    * next one, which starts after it: a new-mail event that wakes 1,000
    * sessions of one user costs two folder syncs, not 1,000 — and every
-   * caller still gets a snapshot taken after it asked. Callers get their own
-   * messages array; the MessageInfo objects in it are shared, read-only.
+   * caller still gets a snapshot taken after it asked. The messages array and
+   * the MessageInfo objects in it are shared, read-only: an open of an
+   * unchanged folder copies nothing (a 10,000-message SELECT made 80 KB of
+   * garbage per caller when it was copied).
    */
   async open(folder: string): Promise<FolderSnapshot> {
     const key = folderDir(this.root, folder);
@@ -308,8 +310,7 @@ export class MaildirStore implements MailStore {
       );
       snap = slot.next;
     }
-    const r = await snap;
-    return { ...r, messages: r.messages.slice() };
+    return snap;
   }
 
   private startOpen(key: string, folder: string): Promise<FolderSnapshot> {

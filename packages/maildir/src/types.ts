@@ -28,8 +28,8 @@ export interface FolderSnapshot {
   folder: string;
   uidValidity: number;
   uidNext: number;
-  /** Ascending UID order; message sequence number = index + 1. */
-  messages: MessageInfo[];
+  /** Ascending UID order; message sequence number = index + 1. Shared by every caller: read-only. */
+  messages: readonly MessageInfo[];
   /** Keywords defined in this folder (for FLAGS / PERMANENTFLAGS). */
   keywords: string[];
   /** RFC 7162 HIGHESTMODSEQ: the last change in the folder, expunges included. */

@@ -3,7 +3,8 @@
 // user with sessions here, fanned out to those sessions. Events come from
 // every writer of the volume — this and other IMAP processes, POP3, and the
 // filter delivering on any machine — so IDLE hears news at once. An event
-// only says "look again": sessions re-open the folder to learn what changed,
+// only says "look again": the sessions of the folder that hear it share one
+// read of it (shared-folders.ts) and each works out what changed for itself,
 // so a lost event (Redis away) delays news until the next poll, never more.
 import type { MailEvent } from '@postamt/maildir';
 import { subscribeMailEvents } from '@postamt/maildir';

@@ -19,6 +19,7 @@ import {
   withEvents,
 } from '@postamt/maildir';
 import { isSummary, type MessageIndex, summarizeMessage } from '@postamt/mime';
+import { SharedFolders } from './shared-folders.js';
 import type {
   CopyResult,
   FlagOp,
@@ -92,11 +93,12 @@ export class MaildirAdapter implements MailStore {
   }
 
   async open(name: string, claimRecent: boolean): Promise<MailboxSnapshot> {
-    const snap = await this.dir.open(name);
+    let snap = await this.dir.open(name);
     const inNew = snap.messages.filter((m) => m.recent);
     const fresh = claimRecent ? await claim(inNew.map((m) => m.path)) : new Set<number>();
-    // Let the store learn the new file names at once, not one lookup per message later.
-    if (fresh.size) await this.dir.open(name);
+    // Let the store learn the new file names at once, not one lookup per message later; the
+    // state after the claim is also the one the next open finds again (shared-folders.ts).
+    if (fresh.size) snap = await this.dir.open(name);
     return {
       uidValidity: snap.uidValidity,
       uidNext: snap.uidNext,
@@ -255,7 +257,8 @@ export class MaildirStoreProvider implements StoreProvider {
     const bytes = await this.opts.quotaOf(userKey);
     const base = new MaildirStore({ root, host: hostname, quota: { bytes }, indexer: mimeIndexer });
     const store = publisher ? withEvents(base, publisher(userKey), onPublishError) : base;
-    const adapter = new MaildirAdapter(store, dataDir, root, bytes);
+    // Sessions of the user in this process share folder reads and state (shared-folders.ts).
+    const adapter = new SharedFolders(new MaildirAdapter(store, dataDir, root, bytes));
     const raced = this.live.get(userKey)?.deref();
     if (raced) return this.keep(userKey, raced);
     this.live.set(userKey, new WeakRef(adapter));

@@ -4,7 +4,14 @@
 // are merged by `sync` only where the RFC allows untagged EXPUNGE/EXISTS.
 // With CONDSTORE enabled (RFC 7162 §3.1) flag changes are reported with UID
 // and MODSEQ; with QRESYNC (§3.2.10) expunges as one VANISHED, not EXPUNGEs.
+//
+// Memory: the view points at the shared FolderSnap it last merged
+// (folder-snapshot.ts) and keeps only where it differs from it — its own
+// sequence while it holds messages others expunged (ghosts) or it expunged
+// itself, and the metadata of ghosts and of messages it changed since. An
+// idle session with nothing pending holds no per-message state at all.
 
+import { FolderSnap, indexIn } from './folder-snapshot.js';
 import { formatSet, inSet, resolveRanges, type SeqSet } from './protocol/sequence.js';
 import type { Wire } from './protocol/serialize.js';
 import { raw } from './protocol/serialize.js';
@@ -16,13 +23,32 @@ export interface Extensions {
   qresync: boolean;
 }
 
+/** The metadata this client was last told, by UID (the view's own changes over the shared state). */
+export class MetaTable {
+  constructor(private readonly view: MailboxView) {}
+  get(uid: number): MessageMeta | undefined {
+    return this.view.metaOf(uid);
+  }
+  /** After this session changed a message (STORE, FETCH setting \Seen): what it was told. */
+  set(uid: number, meta: MessageMeta): void {
+    this.view.setMeta(uid, meta);
+  }
+}
+
+const EMPTY: ReadonlySet<number> = new Set<number>();
+
 export class MailboxView {
-  uids: number[];
-  meta = new Map<number, MessageMeta>();
+  /** The shared state last merged. */
+  private base: FolderSnap;
+  /** Sequence number - 1 → UID: `base.uids` itself unless this view differs from it. */
+  private seq: readonly number[];
+  /** Metadata that differs from `base`: ghosts' and what this session changed; null when none. */
+  private own: Map<number, MessageMeta> | null = null;
+  readonly meta = new MetaTable(this);
   uidValidity: number;
   uidNext: number;
-  recent: Set<number>;
-  keywords: string[];
+  recent: ReadonlySet<number>;
+  keywords: readonly string[];
   /** The HIGHESTMODSEQ this client was last told of (or could infer). */
   highestModseq: number;
   /** Something may have changed on disk (an event arrived) since the last sync. */
@@ -35,41 +61,45 @@ export class MailboxView {
     readonly readOnly: boolean,
     snap: MailboxSnapshot,
   ) {
-    this.uids = snap.messages.map((m) => m.uid);
-    for (const m of snap.messages) this.meta.set(m.uid, m);
+    this.base = FolderSnap.of(snap);
+    this.seq = this.base.uids;
     this.uidValidity = snap.uidValidity;
     this.uidNext = snap.uidNext;
-    this.recent = snap.recent;
+    this.recent = snap.recent.size ? new Set(snap.recent) : EMPTY;
     this.keywords = snap.keywords;
     this.highestModseq = snap.highestModseq;
   }
 
+  /** UIDs in sequence-number order (index + 1 is the sequence number). */
+  get uids(): readonly number[] {
+    return this.seq;
+  }
+
   get exists(): number {
-    return this.uids.length;
+    return this.seq.length;
   }
 
   seqOf(uid: number): number {
-    // Binary search: uids ascend.
-    let lo = 0;
-    let hi = this.uids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.uids[mid] as number;
-      if (v === uid) return mid + 1;
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
+    return indexIn(this.seq, uid) + 1;
+  }
+
+  metaOf(uid: number): MessageMeta | undefined {
+    return this.own?.get(uid) ?? this.base.metaOf(uid);
+  }
+
+  setMeta(uid: number, meta: MessageMeta): void {
+    this.own ??= new Map();
+    this.own.set(uid, meta);
   }
 
   /** Message sequence set → UIDs; null when a number is beyond EXISTS (RFC 3501 §9: invalid → BAD). */
   bySeq(set: SeqSet): number[] | null {
-    const ranges = resolveRanges(set, this.uids.length);
+    const ranges = resolveRanges(set, this.seq.length);
     const out: number[] = [];
     for (const [a, b] of ranges) {
-      if (a < 1 || b > this.uids.length) return null;
+      if (a < 1 || b > this.seq.length) return null;
     }
-    this.uids.forEach((uid, i) => {
+    this.seq.forEach((uid, i) => {
       if (inSet(i + 1, ranges)) out.push(uid);
     });
     return out;
@@ -77,20 +107,20 @@ export class MailboxView {
 
   /** UID set → existing UIDs; `*` is the highest UID in use (RFC 3501 §6.4.8). */
   byUid(set: SeqSet): number[] {
-    const max = this.uids.length ? (this.uids[this.uids.length - 1] as number) : 0;
+    const max = this.seq.length ? (this.seq[this.seq.length - 1] as number) : 0;
     const ranges = resolveRanges(set, max);
-    return this.uids.filter((u) => inSet(u, ranges));
+    return this.seq.filter((u) => inSet(u, ranges));
   }
 
   flagsOf(uid: number): Wire {
-    const flags = this.meta.get(uid)?.flags ?? [];
+    const flags = this.metaOf(uid)?.flags ?? [];
     const list = this.recent.has(uid) ? [...flags, '\\Recent'] : flags;
     return list.map((f) => raw(f));
   }
 
   /** The FETCH line that tells of a flag change (RFC 3501 §7.4.2; RFC 7162 §3.1: with UID and MODSEQ). */
   flagsLine(uid: number, ext: Extensions, withUid: boolean, withFlags = true): string {
-    const meta = this.meta.get(uid);
+    const meta = this.metaOf(uid);
     const parts: string[] = [];
     if (withUid || ext.condstore) parts.push(`UID ${uid}`);
     if (withFlags) {
@@ -109,14 +139,17 @@ export class MailboxView {
   remove(gone: ReadonlySet<number>, ext: Extensions): string[] {
     const out: string[] = [];
     const uids: number[] = [];
-    for (let i = this.uids.length - 1; i >= 0; i--) {
-      const uid = this.uids[i] as number;
+    for (let i = this.seq.length - 1; i >= 0; i--) {
+      const uid = this.seq[i] as number;
       if (!gone.has(uid)) continue;
       out.push(`${i + 1} EXPUNGE`);
       uids.push(uid);
-      this.uids.splice(i, 1);
-      this.meta.delete(uid);
-      this.recent.delete(uid);
+    }
+    if (uids.length) {
+      // The shared state still has them until the next sync: from here this view has its own sequence.
+      this.seq = this.seq.filter((u) => !gone.has(u));
+      for (const uid of uids) this.own?.delete(uid);
+      if (this.recent.size) this.recent = new Set([...this.recent].filter((u) => !gone.has(u)));
     }
     if (ext.qresync) return uids.length ? [`VANISHED ${formatSet(uids)}`] : [];
     return out;
@@ -127,50 +160,106 @@ export class MailboxView {
    * `allowExpunge`, vanished messages stay (as ghosts) so numbers do not move.
    */
   sync(snap: MailboxSnapshot, allowExpunge: boolean, ext: Extensions = NONE): string[] {
-    const out: string[] = [];
     this.dirty = false;
     this.syncedAt = Date.now();
-    const fresh = new Map(snap.messages.map((m) => [m.uid, m]));
-    // Ghosts kept for now must be reported at the next point that allows EXPUNGE.
-    const gone = new Set(this.uids.filter((u) => !fresh.has(u)));
-    if (!allowExpunge && gone.size) this.dirty = true;
-    if (allowExpunge) for (const line of this.remove(gone, ext)) out.push(line);
-    // Flag changes made by others (RFC 3501 §7.4.2: unsolicited FETCH); with
-    // CONDSTORE also a new modseq alone (flags changed and changed back).
-    let told = 0;
-    this.uids.forEach((uid) => {
-      const was = this.meta.get(uid);
-      const now = fresh.get(uid);
-      if (!was || !now) return;
-      const flagsDiffer = was.flags.join(' ') !== now.flags.join(' ');
-      if (!flagsDiffer && was.modseq === now.modseq) return;
-      this.meta.set(uid, now);
-      if (flagsDiffer || ext.condstore) {
-        out.push(this.flagsLine(uid, ext, false));
-        told = Math.max(told, now.modseq);
+    const next = FolderSnap.of(snap);
+    const prev = this.base;
+    const out: string[] = [];
+    let gone: readonly number[];
+    let changed: readonly MessageMeta[];
+    let addedFrom: number;
+    if (this.seq === prev.uids && next.uidValidity === prev.uidValidity) {
+      // The common case: nothing of our own, so the shared delta says it all.
+      ({ expunged: gone, changed, addedFrom } = next.deltaFrom(prev));
+    } else ({ gone, changed, addedFrom } = this.diffOwn(next));
+    const ghosts = allowExpunge ? [] : gone;
+    if (ghosts.length) this.dirty = true; // to be reported at the next point that allows EXPUNGE
+    // Ghosts keep the metadata last told; the shared state moves on without them.
+    for (const uid of ghosts) {
+      const m = this.metaOf(uid);
+      if (m) this.setMeta(uid, m);
+    }
+    if (allowExpunge && gone.length) for (const line of this.remove(new Set(gone), ext)) out.push(line);
+    // Flag changes made by others (RFC 3501 §7.4.2: unsolicited FETCH); with CONDSTORE also a new
+    // modseq alone (flags changed and changed back). Compared with what this client was told:
+    // the shared state, or its own record of a change it made itself.
+    const told = new Map<number, MessageMeta>();
+    for (const m of changed) told.set(m.uid, m);
+    const ghostSet = new Set(ghosts);
+    if (this.own)
+      for (const [uid] of this.own) {
+        if (ghostSet.has(uid) || told.has(uid)) continue;
+        const now = next.metaOf(uid);
+        if (now) told.set(uid, now);
       }
-    });
-    const last = this.uids.length ? (this.uids[this.uids.length - 1] as number) : 0;
-    const added = snap.messages.filter((m) => m.uid > last);
-    for (const m of added) {
-      this.uids.push(m.uid);
-      this.meta.set(m.uid, m);
-      if (snap.recent.has(m.uid)) this.recent.add(m.uid);
+    const updates: Array<[MessageMeta, MessageMeta]> = [];
+    for (const [uid, now] of told) {
+      const was = this.metaOf(uid);
+      if (!was || !this.seqHas(uid)) continue;
+      updates.push([was, now]);
+    }
+    // The view now stands on `next`: its own sequence only while ghosts remain.
+    const added = next.messages.slice(addedFrom);
+    const kept = this.seq;
+    this.base = next;
+    if (!ghosts.length && kept.length + added.length === next.uids.length) this.seq = next.uids;
+    else this.seq = [...kept, ...added.map((m) => m.uid)];
+    const own = this.own;
+    this.own = null;
+    for (const uid of ghosts) {
+      const m = own?.get(uid);
+      if (m) this.setMeta(uid, m);
+    }
+    let toldModseq = 0;
+    updates.sort((a, b) => a[1].uid - b[1].uid);
+    for (const [was, now] of updates) {
+      const flagsDiffer = was.flags.join(' ') !== now.flags.join(' ');
+      if (!flagsDiffer && was.modseq === now.modseq) continue;
+      if (flagsDiffer || ext.condstore) {
+        out.push(this.flagsLine(now.uid, ext, false));
+        toldModseq = Math.max(toldModseq, now.modseq);
+      }
     }
     if (added.length) {
-      out.push(`${this.uids.length} EXISTS`);
+      const mine = added.filter((m) => snap.recent.has(m.uid));
+      if (mine.length) this.recent = new Set([...this.recent, ...mine.map((m) => m.uid)]);
+      out.push(`${this.seq.length} EXISTS`);
       if (snap.recent.size) out.push(`${this.recent.size} RECENT`);
     }
-    this.uidNext = Math.max(this.uidNext, snap.uidNext);
+    this.uidNext = Math.max(this.uidNext, next.uidNext);
     // Expunges (and changes to ghosts) raise HIGHESTMODSEQ without a FETCH that says so.
-    if (ext.condstore && allowExpunge && snap.highestModseq > Math.max(told, this.highestModseq)) {
-      let highest = told;
+    if (ext.condstore && allowExpunge && next.highestModseq > Math.max(toldModseq, this.highestModseq)) {
+      let highest = toldModseq;
       for (const m of added) highest = Math.max(highest, m.modseq);
-      if (snap.highestModseq > highest) out.push(`OK [HIGHESTMODSEQ ${snap.highestModseq}] Highest`);
+      if (next.highestModseq > highest) out.push(`OK [HIGHESTMODSEQ ${next.highestModseq}] Highest`);
     }
-    if (allowExpunge || gone.size === 0)
-      this.highestModseq = Math.max(this.highestModseq, snap.highestModseq);
+    if (allowExpunge || gone.length === 0)
+      this.highestModseq = Math.max(this.highestModseq, next.highestModseq);
     return out;
+  }
+
+  private seqHas(uid: number): boolean {
+    return indexIn(this.seq, uid) >= 0;
+  }
+
+  /**
+   * The diff when this view has a sequence of its own (ghosts, its own
+   * expunges) or the folder was rebuilt: a walk of the whole folder.
+   */
+  private diffOwn(next: FolderSnap): { gone: number[]; changed: MessageMeta[]; addedFrom: number } {
+    const last = this.seq[this.seq.length - 1] ?? 0;
+    const gone = this.seq.filter((u) => indexIn(next.uids, u) < 0);
+    const changed: MessageMeta[] = [];
+    const addedFrom = next.uids.findIndex((u) => u > last);
+    const until = addedFrom < 0 ? next.messages.length : addedFrom;
+    for (let i = 0; i < until; i++) {
+      const m = next.messages[i] as MessageMeta;
+      const was = this.metaOf(m.uid);
+      // The objects are shared: the same one is the same message state.
+      if (was && was !== m && (was.modseq !== m.modseq || was.flags.join(' ') !== m.flags.join(' ')))
+        changed.push(m);
+    }
+    return { gone, changed, addedFrom: until };
   }
 }
 

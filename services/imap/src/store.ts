@@ -7,6 +7,7 @@
 // Errors: implementations throw @postamt/maildir's MaildirError;
 // responses.ts maps its codes to IMAP replies in one place.
 import type { MessageIndex } from '@postamt/mime';
+import type { FolderSnap } from './folder-snapshot.js';
 
 export interface MessageMeta {
   uid: number;
@@ -22,14 +23,16 @@ export interface MessageMeta {
 export interface MailboxSnapshot {
   uidValidity: number;
   uidNext: number;
-  /** In UID order. */
-  messages: MessageMeta[];
+  /** In UID order; read-only, shared with other sessions. */
+  messages: readonly MessageMeta[];
   /** UIDs this opener is the first to see (RFC 3501 §2.3.2 \Recent). */
-  recent: Set<number>;
+  recent: ReadonlySet<number>;
   /** Keywords defined in this folder, for PERMANENTFLAGS/FLAGS. */
-  keywords: string[];
+  keywords: readonly string[];
   /** RFC 7162 HIGHESTMODSEQ. */
   highestModseq: number;
+  /** The same state as one immutable object shared by every session that opened it (shared-folders.ts). */
+  shared?: FolderSnap;
 }
 
 export interface FolderInfo {

@@ -22,7 +22,11 @@ import { extensions, mailboxArg } from './util.js';
 const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 /** FLAGS and PERMANENTFLAGS (RFC 3501 §7.2.6, §7.1): at SELECT and when a STORE defines a keyword. */
-export async function announceFlags(session: Session, keywords: string[], readOnly: boolean): Promise<void> {
+export async function announceFlags(
+  session: Session,
+  keywords: readonly string[],
+  readOnly: boolean,
+): Promise<void> {
   const flags = [...SYSTEM, ...keywords];
   await session.untagged(`FLAGS (${flags.join(' ')})`);
   await session.untagged(
@@ -61,8 +65,8 @@ async function open(
     const gone = await vanishedSince(store, view, q.knownUids, q.modseq);
     if (gone) await session.untagged(`VANISHED (EARLIER) ${gone}`);
     const lines: string[] = [];
-    for (const uid of view.uids) {
-      if ((view.meta.get(uid)?.modseq ?? 0) > q.modseq) lines.push(view.flagsLine(uid, ext, true));
+    for (const m of snap.messages) {
+      if (m.modseq > q.modseq) lines.push(view.flagsLine(m.uid, ext, true));
       if (lines.length >= 1000) await session.untaggedMany(lines.splice(0));
     }
     await session.untaggedMany(lines);

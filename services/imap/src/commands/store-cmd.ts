@@ -63,7 +63,8 @@ export const store = defineCommand({
     const known = new Set(view.keywords.map((k) => k.toLowerCase()));
     const added = flags.filter((f) => !f.startsWith('\\') && !known.has(f.toLowerCase()));
     if (op !== 'remove' && added.length) {
-      view.keywords.push(...added);
+      // A new array: the old one may be the folder's shared keyword list.
+      view.keywords = [...view.keywords, ...added];
       await announceFlags(session, view.keywords, false);
     }
     const modified: number[] = [];
