@@ -13,7 +13,8 @@
 // batch, so indexing message by message costs each message's own line, not
 // the whole file again); the file is compacted — rewritten with only live
 // entries — when dead or repeated lines outnumber live ones. Entries of
-// vanished bases are pruned in memory; an entry whose size disagrees with the
+// vanished bases are pruned in memory, once there are enough of them to be
+// worth a walk of the index; an entry whose size disagrees with the
 // `,S=` in the file name is treated as stale. Being a cache, it is written
 // without fsync or lock: a torn or garbled line is skipped, an append lost to
 // a concurrent compaction is only recomputed, a lost file is rebuilt. Other
@@ -65,6 +66,9 @@ export async function appendIndexEntries(
     await fh.close();
   }
 }
+
+/** Entries of vanished bases kept before prune() walks the index (see there). */
+const PRUNE_SLACK = 1000;
 
 /** Lines longer than this are parsed on first use. */
 const LAZY_LINE = 256;
@@ -170,7 +174,15 @@ export class FolderIndex {
     this.pending.push(encode(base, entry));
   }
 
-  prune(live: { has(base: string): boolean }): void {
+  /**
+   * Drops the entries of bases not in `live`, once the index holds more than
+   * PRUNE_SLACK entries beyond the live count: a base never comes back, so a
+   * dead entry is only memory (bounded so: live + PRUNE_SLACK entries), and
+   * walking 100,000 entries at every open after an expunge is what a resync
+   * of a big folder would pay otherwise.
+   */
+  prune(live: { has(base: string): boolean; readonly size: number }): void {
+    if (this.entries.size <= live.size + PRUNE_SLACK) return;
     for (const base of this.entries.keys()) {
       if (!live.has(base)) {
         this.entries.delete(base);

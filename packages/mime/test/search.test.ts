@@ -4,7 +4,7 @@
 // SENT* dates) belong to the server's SEARCH and are listed as not applicable.
 
 import { describe, expect, it } from 'vitest';
-import { type SearchKey, searchMatches } from '../src/index.js';
+import { type SearchKey, searchMatches, textParts } from '../src/index.js';
 import { indexFile, loadJsonl } from './golden.js';
 
 const SIMPLE =
@@ -57,5 +57,22 @@ describe('SEARCH on message content', () => {
     );
     for (const f of failures) console.log(`  MISMATCH ${f.slice(0, 300)}`);
     expect(failures).toEqual([]);
+  });
+
+  it('reads bodies as stored to the same text as in CRLF form, CRs aside', () => {
+    // textParts(…, true) skips the CRLF copy for search strings without CR or LF.
+    const crlf = (t: string) => t.replace(/\r\n/g, '\n');
+    let parts = 0;
+    let differ = 0;
+    for (const x of msgs) {
+      const wire = textParts(x.buf, x.index);
+      const stored = textParts(x.buf, x.index, true);
+      expect(stored.map(crlf)).toEqual(wire.map(crlf));
+      parts += wire.length;
+      differ += wire.filter((w, i) => w !== stored[i]).length;
+    }
+    expect(parts).toBeGreaterThan(100);
+    // The corpus has LF line ends: most bodies did differ before the CRs were set aside.
+    expect(differ).toBeGreaterThan(0);
   });
 });

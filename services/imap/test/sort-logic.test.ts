@@ -230,3 +230,50 @@ describe('THREAD on deep and wide trees', () => {
     expect(wide.endsWith('(30000))')).toBe(true);
   });
 });
+
+describe('remembered SORT and THREAD answers (sort/result-memo.ts)', () => {
+  it('gives the same answer again for the same messages, with the current sequence numbers', () => {
+    uid = 0;
+    const ms = [
+      msg({ 'message-id': '<a@t>', subject: 'x', date: day(2) }),
+      msg({ 'message-id': '<b@t>', references: '<a@t>', subject: 'Re: x', date: day(3) }),
+      msg({ 'message-id': '<c@t>', subject: 'a', date: day(1) }),
+    ];
+    const bySubject = [{ key: 'SUBJECT' as const, reverse: false }];
+    expect(sortMessages(ms, bySubject).map(num)).toEqual([3, 1, 2]);
+    expect(formatThreads(threadReferences(ms), num)).toBe('(3)(1 2)');
+    // Another session sees the same messages under other sequence numbers (one before them expunged).
+    const later = ms.map((m) => ({ ...m, seq: m.seq + 10 }));
+    expect(sortMessages(later, bySubject).map((m) => m.seq)).toEqual([13, 11, 12]);
+    expect(formatThreads(threadReferences(later), (m) => m.seq)).toBe('(13)(11 12)');
+    // Another sort program over the same messages is not the remembered one.
+    expect(sortMessages(later, [{ key: 'SUBJECT', reverse: true }]).map(num)).toEqual([1, 2, 3]);
+  });
+
+  it('computes again when a message, its fields or its date differ', () => {
+    uid = 0;
+    const ms = [
+      msg({ 'message-id': '<a@t>', subject: 'b', date: day(1) }),
+      msg({ 'message-id': '<b@t>', subject: 'a', date: day(2) }),
+    ];
+    const byDate = [{ key: 'DATE' as const, reverse: false }];
+    expect(sortMessages(ms, byDate).map(num)).toEqual([1, 2]);
+    // Same UIDs, new Fields object (the header changed): a new answer.
+    const changed = [
+      ms[0] as Matched,
+      { ...(ms[1] as Matched), fields: { ...(ms[1] as Matched).fields, date: day(0) } },
+    ];
+    expect(sortMessages(changed, byDate).map(num)).toEqual([2, 1]);
+    // A message fewer (the first Fields object is the same).
+    expect(formatThreads(threadReferences(ms), num)).toBe('(1)(2)');
+    expect(formatThreads(threadReferences(ms.slice(0, 1)), num)).toBe('(1)');
+    // Same fields, other arrival time: ARRIVAL differs.
+    const byArrival = [{ key: 'ARRIVAL' as const, reverse: false }];
+    const early = [
+      { ...(ms[0] as Matched), arrival: 5 },
+      { ...(ms[1] as Matched), arrival: 1 },
+    ];
+    expect(sortMessages(ms, byArrival).map(num)).toEqual([1, 2]);
+    expect(sortMessages(early, byArrival).map(num)).toEqual([2, 1]);
+  });
+});

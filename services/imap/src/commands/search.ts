@@ -12,6 +12,8 @@ import { matches, NEED, needOf } from '../search-eval.js';
 import { defineCommand, SELECTED } from './command.js';
 
 const BATCH = 256;
+/** Keys answered from the cached summaries alone hold no file in memory: larger batches, fewer store calls. */
+const SUMMARY_BATCH = 4096;
 /** Message files read at once. */
 const READERS = 8;
 
@@ -31,8 +33,9 @@ export const search = defineCommand({
     if (withModseq) session.enabled.add('CONDSTORE');
     let highest = 0;
     const uids = [...view.uids];
-    for (let i = 0; i < uids.length; i += BATCH) {
-      const batch = uids.slice(i, i + BATCH);
+    const size = need < NEED.head || (need === NEED.head && fromHeads) ? SUMMARY_BATCH : BATCH;
+    for (let i = 0; i < uids.length; i += size) {
+      const batch = uids.slice(i, i + size);
       const indexes =
         need >= NEED.index ? ((await store.summaries(view.name, batch)) as Map<number, CachedIndex>) : null;
       // The files this batch must read, a few at a time (most keys need none).

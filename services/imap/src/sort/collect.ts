@@ -34,6 +34,8 @@ export interface Matched {
 }
 
 const BATCH = 256;
+/** Without the body, a batch holds at most header bytes: larger batches, fewer store calls. */
+const HEADER_BATCH = 4096;
 /** Message files read at once. */
 const READERS = 8;
 
@@ -72,8 +74,9 @@ export async function collect(view: MailboxView, store: MailStore, key: SearchKe
   const fromHeads = need < NEED.full && coveredByHeads(key);
   const out: Matched[] = [];
   const uids = [...view.uids];
-  for (let i = 0; i < uids.length; i += BATCH) {
-    const batch = uids.slice(i, i + BATCH);
+  const size = need === NEED.full ? BATCH : HEADER_BATCH;
+  for (let i = 0; i < uids.length; i += size) {
+    const batch = uids.slice(i, i + size);
     const indexes = (await store.summaries(view.name, batch)) as Map<number, CachedIndex>;
     // Files to read: the whole message when the criteria need the body, else
     // the header when the cache does not have this message's fields.

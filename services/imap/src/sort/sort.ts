@@ -10,6 +10,7 @@ import type { SortCriterion, SortKey } from '../protocol/sort-args.js';
 import { baseSubject } from './base-subject.js';
 import type { Fields, Matched } from './collect.js';
 import { decodeHeader, titlecaseDecomposed } from './header-text.js';
+import { remembered } from './result-memo.js';
 import { sortDate } from './sort-date.js';
 
 const unfold = (v: string): string => v.replace(/\r?\n(?=[ \t])/g, '');
@@ -128,8 +129,16 @@ function rankColumn(rows: Array<{ keys: Value[] }>, i: number): void {
 
 /** The matched messages in the order of the sort program. */
 export function sortMessages(messages: Matched[], criteria: readonly SortCriterion[]): Matched[] {
+  // Remembered while the matched messages stay the same (result-memo.ts).
+  const key = `SORT ${criteria.map((c) => `${c.reverse ? 'REVERSE ' : ''}${c.key}`).join(' ')}`;
+  const order = remembered(key, messages, () => sortNow(messages, criteria));
+  return Array.from(order, (i) => messages[i] as Matched);
+}
+
+/** Positions of the messages in the order of the sort program. */
+function sortNow(messages: Matched[], criteria: readonly SortCriterion[]): Uint32Array {
   const memo = new Map<string, Buffer>();
-  const rows = messages.map((m) => ({ m, keys: criteria.map((c) => keyOf(m, c.key, memo)) }));
+  const rows = messages.map((m, at) => ({ m, at, keys: criteria.map((c) => keyOf(m, c.key, memo)) }));
   // Buffers compared once per distinct key, not once per comparison of the sort.
   criteria.forEach((c, i) => {
     if (c.key !== 'ARRIVAL' && c.key !== 'DATE' && c.key !== 'SIZE') rankColumn(rows, i);
@@ -139,7 +148,7 @@ export function sortMessages(messages: Matched[], criteria: readonly SortCriteri
       const d = (x.keys[i] as number) - (y.keys[i] as number);
       if (d !== 0) return (criteria[i] as SortCriterion).reverse ? -d : d;
     }
-    return x.m.seq - y.m.seq;
+    return x.at - y.at; // the mailbox order (messages come in UID order)
   });
-  return rows.map((r) => r.m);
+  return Uint32Array.from(rows, (r) => r.at);
 }

@@ -11,9 +11,10 @@
 // - (4) siblings and roots sort by sent date (INTERNALDATE when the Date
 //   cannot be parsed), then UID; a dummy sorts as its oldest child;
 // - (5) subject grouping uses the oldest child's subject for a dummy root.
-import { baseSubject } from './base-subject.js';
+import { type BaseSubject, baseSubject } from './base-subject.js';
 import type { Fields, Matched } from './collect.js';
 import { messageIds } from './message-id.js';
+import { rememberedThreads } from './result-memo.js';
 import { sentDate } from './sort.js';
 
 /**
@@ -29,6 +30,17 @@ function idsOf(f: Fields): { id: string | undefined; refs: string[] } {
     if (refs.length === 0) refs = messageIds(f['in-reply-to']).slice(0, 1);
     v = { id: messageIds(f['message-id'])[0], refs };
     ids.set(f, v);
+  }
+  return v;
+}
+
+/** baseSubject of a message's Subject, kept per Fields object like its ids (read only). */
+const subjects = new WeakMap<Fields, BaseSubject>();
+function subjectOf(f: Fields): BaseSubject {
+  let v = subjects.get(f);
+  if (!v) {
+    v = baseSubject(f.subject ?? '');
+    subjects.set(f, v);
   }
   return v;
 }
@@ -146,7 +158,7 @@ function mergeBySubject(roots: Root[]): boolean {
     if (r.ignore) continue;
     const m = r.node.msg ?? (r.node.children[0]?.msg as Matched);
     if (m.fields.subject === null) continue;
-    const { base, replyOrForward } = baseSubject(m.fields.subject);
+    const { base, replyOrForward } = subjectOf(m.fields);
     if (base === '') continue;
     const dummy = r.node.msg === null;
     const held = table.get(base);
@@ -191,7 +203,12 @@ function mergeBySubject(roots: Root[]): boolean {
   return changed;
 }
 
+/** The REFERENCES threads of the matched messages (remembered while they stay the same: result-memo.ts). */
 export function threadReferences(messages: Matched[]): ThreadNode[] {
+  return rememberedThreads('THREAD REFERENCES', messages, () => threadNow(messages));
+}
+
+function threadNow(messages: Matched[]): ThreadNode[] {
   const ids = linkMessages(messages);
   // (2) roots and (3) dummies: each message hangs on its nearest real ancestor.
   const nodes = new Map<IdNode, ThreadNode>(ids.map((n) => [n, { msg: n.msg, children: [] }]));

@@ -1,6 +1,7 @@
 // THREAD=ORDEREDSUBJECT (RFC 5256 §2.1) and the thread-list syntax of the
 // THREAD response (RFC 5256 §4: thread-list, thread-members, thread-nested).
 import type { Matched } from './collect.js';
+import { rememberedThreads } from './result-memo.js';
 import { sentDate, sortMessages, subjectKey } from './sort.js';
 import type { ThreadNode } from './thread-references.js';
 
@@ -11,6 +12,10 @@ import type { ThreadNode } from './thread-references.js';
  * that message's number).
  */
 export function threadOrderedSubject(messages: Matched[]): ThreadNode[] {
+  return rememberedThreads('THREAD ORDEREDSUBJECT', messages, () => orderedSubjectNow(messages));
+}
+
+function orderedSubjectNow(messages: Matched[]): ThreadNode[] {
   const sorted = sortMessages(messages, [
     { key: 'SUBJECT', reverse: false },
     { key: 'DATE', reverse: false },
