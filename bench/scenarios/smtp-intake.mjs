@@ -202,7 +202,12 @@ async function postamtRun(redis, { sessions, messages, size, timeoutMs, keep, wo
   const intake = await startIntake({
     redisUrl: redis.url,
     keep,
-    extraEnv: { ...(world?.postamtEnv ?? {}), POSTAMT_SMTP_WORKERS: String(workers) },
+    extraEnv: {
+      ...(world?.postamtEnv ?? {}),
+      POSTAMT_SMTP_WORKERS: String(workers),
+      // Postfix runs here without postscreen: no pregreet wait on either side.
+      POSTAMT_SMTP_PREGREET_EXCEPTIONS: '127.0.0.0/8,::1/128',
+    },
   });
   try {
     const cpuIntake0 = intake.cpuSeconds();

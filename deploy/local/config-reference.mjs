@@ -48,6 +48,7 @@ function defaultOf(field) {
 function formatDefault(key, value) {
   if (key in machineDefaults) return machineDefaults[key];
   if (value === undefined) return '—';
+  if (value === '') return '(empty)';
   if (Array.isArray(value)) return value.length ? `\`${value.join(',')}\`` : '(empty)';
   if (value && typeof value === 'object')
     return Object.keys(value).length ? `\`${JSON.stringify(value)}\`` : '(empty)';

@@ -137,18 +137,7 @@ export class Directory {
   async getUser(address: string): Promise<User | null> {
     const key = addressKey(address);
     if (!key) return null;
-    const h = await this.redis.hgetall(`${P}user:${key}`);
-    if (!h.address || !h.hash) return null;
-    const parts = splitAddress(h.address) as { local: string; domain: string };
-    return {
-      address: h.address,
-      key,
-      local: parts.local,
-      domain: key.slice(key.lastIndexOf('@') + 1),
-      passwordHash: h.hash,
-      quota: Number(h.quota ?? 0),
-      enabled: h.enabled !== '0',
-    };
+    return userOf(key, await this.redis.hgetall(`${P}user:${key}`));
   }
 
   async putAlias(address: string, targets: string[]): Promise<void> {
@@ -164,35 +153,44 @@ export class Directory {
       .exec();
   }
 
-  /** A user or alias by exact key; null when neither exists (a disabled user counts as neither). */
-  private async lookupExact(key: string): Promise<Resolution | null> {
-    const user = await this.getUser(key);
-    if (user?.enabled) return { kind: 'user', user };
-    const alias = await this.redis.get(`${P}alias:${key}`);
-    if (alias) return { kind: 'alias', targets: JSON.parse(alias) as string[] };
-    return null;
-  }
-
-  /** What a recipient address is: a local user, an alias, unknown at a local domain, or remote. */
+  /**
+   * What a recipient address is: a local user, an alias, unknown at a local domain, or remote.
+   * Every key the answer may depend on is read in one pipelined round trip (this is on the
+   * RCPT path of every message); the order of precedence is applied afterwards.
+   */
   async resolve(address: string): Promise<Resolution> {
     const key = addressKey(address);
     if (!key) return { kind: 'unknown' };
     const at = key.lastIndexOf('@');
     const domain = key.slice(at + 1);
-    if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
-    const exact = await this.lookupExact(key);
-    if (exact) return exact;
     const local = key.slice(0, at);
     const plus = local.indexOf(DETAIL_SEPARATOR);
-    if (plus > 0) {
-      const base = await this.lookupExact(`${local.slice(0, plus)}@${domain}`);
+    const baseKey = plus > 0 ? `${local.slice(0, plus)}@${domain}` : null;
+    const p = this.redis
+      .pipeline()
+      .sismember(`${P}domains`, domain)
+      .hgetall(`${P}user:${key}`)
+      .get(`${P}alias:${key}`)
+      .get(`${P}catchall:${domain}`);
+    if (baseKey) p.hgetall(`${P}user:${baseKey}`).get(`${P}alias:${baseKey}`);
+    const replies = (await p.exec()) ?? [];
+    const value = (i: number): unknown => {
+      const [err, v] = replies[i] ?? [new Error('no reply from redis'), null];
+      if (err) throw err;
+      return v;
+    };
+    if (value(0) !== 1) return { kind: 'remote' };
+    const exact = exactOf(key, value(1), value(2));
+    if (exact) return exact;
+    if (baseKey) {
+      const base = exactOf(baseKey, value(4), value(5));
       // The detail keeps the case the sender wrote: it may name a folder.
       const original = splitAddress(address.trim())?.local ?? local;
       const detail = original.slice(original.indexOf(DETAIL_SEPARATOR) + 1);
       if (base?.kind === 'user') return detail ? { ...base, detail } : base;
       if (base) return base;
     }
-    const catchAll = await this.redis.get(`${P}catchall:${domain}`);
+    const catchAll = value(3) as string | null;
     if (catchAll) return { kind: 'alias', targets: JSON.parse(catchAll) as string[], catchAll: true };
     return { kind: 'unknown' };
   }
@@ -297,6 +295,28 @@ export class Directory {
     else this.logins.remember(user.key, user.passwordHash, password);
     return user;
   }
+}
+
+function userOf(key: string, h: Record<string, string>): User | null {
+  if (!h.address || !h.hash) return null;
+  const parts = splitAddress(h.address) as { local: string; domain: string };
+  return {
+    address: h.address,
+    key,
+    local: parts.local,
+    domain: key.slice(key.lastIndexOf('@') + 1),
+    passwordHash: h.hash,
+    quota: Number(h.quota ?? 0),
+    enabled: h.enabled !== '0',
+  };
+}
+
+/** A user or alias from its two keys' values; null when neither exists (a disabled user counts as neither). */
+function exactOf(key: string, hash: unknown, alias: unknown): Resolution | null {
+  const user = userOf(key, (hash ?? {}) as Record<string, string>);
+  if (user?.enabled) return { kind: 'user', user };
+  if (typeof alias === 'string' && alias) return { kind: 'alias', targets: JSON.parse(alias) as string[] };
+  return null;
 }
 
 let dummy: Promise<string> | undefined;

@@ -1,7 +1,7 @@
 // Spool ids: 26 characters of Crockford base32, the first 10 the time in
 // milliseconds (so ids sort by arrival), the rest random. Safe as file names,
 // BullMQ job ids and in SMTP replies.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -13,10 +13,24 @@ export function newSpoolId(now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const rand = randomBytes(16);
+  const rand = random16();
   let tail = '';
-  for (let i = 0; i < 16; i++) tail += ALPHABET[(rand[i] as number) & 31];
+  for (let i = 0; i < 16; i++) tail += ALPHABET[(pool[rand + i] as number) & 31];
   return time + tail;
+}
+
+// Random bytes are drawn 4 KiB at a time (one call into the CSPRNG per 256 ids, not per id).
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+/** Offset of 16 fresh random bytes in `pool`. */
+function random16(): number {
+  if (used + 16 > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  used += 16;
+  return used - 16;
 }
 
 export function isSpoolId(value: string): boolean {

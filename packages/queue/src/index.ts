@@ -20,5 +20,12 @@ export { type Envelope, envelopeSchema, type Recipient, recipientSchema } from '
 export { isSpoolId, newSpoolId, spoolIdTime } from './ids.js';
 export { Queues } from './queues.js';
 export { connectRedis, pingRedis, Redis, waitRedisReady } from './redis.js';
-export { fsyncDir, Spool, type SpoolEntry, SpoolError, type SpoolWriter } from './spool.js';
+export {
+  fsyncDir,
+  Spool,
+  type SpoolEntry,
+  SpoolError,
+  type SpoolOptions,
+  type SpoolWriter,
+} from './spool.js';
 export { type SweepResult, sweepSpool } from './sweep.js';

@@ -50,6 +50,34 @@ describe('spool', () => {
     expect((await readAll(m.stream())).equals(body)).toBe(true);
   });
 
+  for (const inlineMetadata of [false, true]) {
+    it(`commit(last) writes the final bytes, whole or after earlier writes (metadata calls ${inlineMetadata ? 'inline' : 'in the pool'})`, async () => {
+      const spool = new Spool(makeTempDir('spool'), { inlineMetadata });
+      await spool.init();
+      const body = Buffer.from('Subject: y\r\n\r\nline one\r\nline two\r\n', 'latin1');
+      // The whole message with the commit (the one synced write of a typical message).
+      const whole = await spool.create(envelope);
+      await whole.commit(body);
+      expect(whole.size).toBe(body.length);
+      // Streamed in part, the rest with the commit.
+      const parts = await spool.create(envelope);
+      await parts.write(body.subarray(0, 7));
+      await parts.commit(body.subarray(7));
+      expect(parts.size).toBe(body.length);
+      // Aborted after a write.
+      const gone = await spool.create(envelope);
+      await gone.write(body);
+      await gone.abort();
+      expect(await spool.list()).toEqual([whole.id, parts.id].sort());
+      expect(readdirSync(spool.tmpDir)).toEqual([]);
+      for (const id of [whole.id, parts.id]) {
+        const m = await spool.openMessage(id);
+        expect(m.envelope.id).toBe(id);
+        expect((await readAll(m.stream())).equals(body)).toBe(true);
+      }
+    });
+  }
+
   it('abort leaves nothing behind', async () => {
     const spool = new Spool(makeTempDir('spool'));
     await spool.init();

@@ -212,7 +212,10 @@ export class Connection implements CommandContext {
   private async greet(): Promise<boolean> {
     const o = this.options;
     const ip = this.remoteAddress;
-    const passed = o.passedClients ? await Promise.resolve(o.passedClients.has(ip)).catch(() => false) : true;
+    const passed =
+      o.passedClients && !o.pregreetExempt(ip)
+        ? await Promise.resolve(o.passedClients.has(ip)).catch(() => false)
+        : true;
     const onConnect = this.hooks.onConnect;
     const hooked = onConnect ? this.hook('onConnect', () => onConnect.call(this.hooks, this.session)) : null;
     let talked = false;

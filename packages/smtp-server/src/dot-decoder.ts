@@ -13,6 +13,12 @@ const LF = 10;
 const DOT = 46;
 const CR_BUF = Buffer.from([CR]);
 
+/** Index of `octet` in `chunk` from `from`, or the chunk's length when there is none. */
+function find(chunk: Buffer, octet: number, from: number): number {
+  const at = chunk.indexOf(octet, from);
+  return at < 0 ? chunk.length : at;
+}
+
 enum S {
   /** Just after CRLF: a dot here is stuffing or the end marker. */
   LineStart,
@@ -45,8 +51,10 @@ export class DotDecoder {
     let start = 0;
     let i = 0;
     const n = chunk.length;
+    let nextCr = -1;
+    let nextLf = -1;
     while (i < n) {
-      const b = chunk[i] as number;
+      let b = chunk[i] as number;
       switch (this.state) {
         case S.LineStart:
           if (b === DOT) {
@@ -62,6 +70,14 @@ export class DotDecoder {
           if (this.afterBare) {
             this.afterBare = false;
             if (b === DOT) this.suspectDot = true;
+          } else {
+            // Mid-line only CR and LF matter: jump to the nearer one with a native
+            // search (positions are kept, so each octet is searched once per chunk).
+            if (nextCr < i) nextCr = find(chunk, CR, i);
+            if (nextLf < i) nextLf = find(chunk, LF, i);
+            i = Math.min(nextCr, nextLf);
+            if (i >= n) break;
+            b = chunk[i] as number;
           }
           if (b === CR) {
             if (i + 1 < n) {

@@ -45,6 +45,11 @@ export interface SmtpServerOptions {
   /** Wait for clients not seen passing recently; 0 = greet everyone at once (still checks waiting input). */
   pregreetWaitMs?: number;
   passedClients?: PassedClientStore;
+  /**
+   * Clients greeted without the pregreet wait (as postscreen_access_list);
+   * input waiting at the greeting still counts as talking too soon.
+   */
+  pregreetExempt?: (ip: string) => boolean;
   limits?: ClientLimitOptions;
   /** Replaces the in-memory limiter built from `limits` (e.g. one shared by replicas). */
   limiter?: ClientLimiter;
@@ -87,6 +92,7 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     proxyProtocol: o.proxyProtocol ?? false,
     pregreetWaitMs: o.pregreetWaitMs ?? 0,
     passedClients: o.passedClients,
+    pregreetExempt: o.pregreetExempt ?? (() => false),
     limits: o.limits ?? { connections: 0, messages: 0, recipients: 0, windowMs: 60_000 },
     maxClients: o.maxClients ?? 1000,
     timeouts: {

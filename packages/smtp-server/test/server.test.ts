@@ -310,6 +310,24 @@ describe('pregreet, PROXY and per-client limits', () => {
     expect(await firstLine(stranger)).toMatch(/^421 4\.7\.0 .*talk too soon/);
   });
 
+  it('greets an exempt client (our own network) without the wait, and does not remember it', async () => {
+    const memory = new MemoryPassedClients(3600_000);
+    // A ten-minute wait: only an exempt client can be greeted within the test.
+    const { port } = await start({
+      pregreetWaitMs: 600_000,
+      passedClients: memory,
+      pregreetExempt: (ip) => ip === '127.0.0.5',
+    });
+    const ours = await connectFrom(port, '127.0.0.5');
+    expect(await firstLine(ours)).toMatch(/^220 /);
+    ours.destroy();
+    expect(memory.has('127.0.0.5')).toBe(false);
+    // Anyone else is still held, and dropped if it talks.
+    const stranger = await connectFrom(port, '127.0.0.6');
+    stranger.write('EHLO eager.example\r\n');
+    expect(await firstLine(stranger)).toMatch(/^421 4\.7\.0 .*talk too soon/);
+  });
+
   it('takes the client address from a PROXY v2 header, and drops a connection without one', async () => {
     const { port, got } = await start({ proxyProtocol: true });
     const c = await LineClient.connect(port);

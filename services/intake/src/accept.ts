@@ -4,7 +4,8 @@
 // is the client told 250 with the queue id. Any failure before that aborts the
 // spool file and answers 451: nothing is left behind and the client retries.
 // The bytes go to the file in few large writes (each write is a trip through
-// the thread pool): a typical message is written once, at the end of DATA.
+// the thread pool): a typical message is written once, at the end of DATA, by
+// the commit itself (written and synced in one trip, see Spool.create).
 
 import type { Readable } from 'node:stream';
 import type { Logger } from '@postamt/observability';
@@ -56,12 +57,18 @@ class BatchedWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.bytes === 0) return;
+    const data = this.rest();
+    if (data) await this.writer.write(data);
+  }
+
+  /** The bytes gathered and not yet written (taken out), for the commit's last write. */
+  rest(): Buffer | undefined {
+    if (this.bytes === 0) return undefined;
     const data =
       this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
     this.chunks = [];
     this.bytes = 0;
-    await this.writer.write(data);
+    return data;
   }
 }
 
@@ -114,7 +121,6 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
     );
     if (msg.headers?.length) await out.write(Buffer.from(msg.headers.map((h) => `${h}\r\n`).join('')));
     for await (const chunk of msg.stream) await out.write(chunk as Buffer);
-    await out.flush();
   } catch (err) {
     log().error({ err }, 'spool write failed');
     await writer.abort();
@@ -127,7 +133,8 @@ export async function acceptMessage(deps: AcceptDeps, msg: IncomingMessage): Pro
     return Replies.messageTooBig;
   }
   try {
-    await writer.commit();
+    // The last bytes go with the commit: a typical message is written and synced in one step.
+    await writer.commit(out.rest());
   } catch (err) {
     log().error({ err }, 'spool commit failed');
     await writer.abort();

@@ -21,6 +21,12 @@ const smtpShape = {
   smtpPregreetWait: duration.prefault('300ms'),
   /** How long a client that passed is greeted without the wait (memory and Redis). */
   smtpPregreetRemember: duration.prefault('1d'),
+  /**
+   * Clients never made to wait (as postscreen_access_list), e.g. `127.0.0.0/8,::1/128`
+   * for local programs. Empty by default: tests and monitors from loopback must see
+   * the same front door as the internet.
+   */
+  smtpPregreetExceptions: cidrList.prefault(''),
   /** Expect a PROXY v1/v2 header on every connection (only behind a load balancer). */
   proxyProtocol: booleanish.prefault('off'),
   /**
@@ -118,10 +124,17 @@ export const intakeSchema = withCommonRules(
     /** Spool files younger than this may still be waiting for their live intake to add the job. */
     sweepMinAge: duration.prefault('30s'),
     /**
-     * Threads for file I/O (libuv's pool, default 4). Every message costs two
-     * fsyncs; with few threads, concurrent sessions queue behind slow fsyncs.
+     * Threads for file I/O (libuv's pool, default 4). Every message costs a synced
+     * write (and a share of a directory fsync); with few threads, concurrent sessions
+     * queue behind slow syncs.
      */
     ioThreads: z.coerce.number().int().min(4).max(1024).default(16),
+    /**
+     * Close and rename spool files on the spot rather than in the thread pool (cheaper
+     * on a local disk); `off` when POSTAMT_DATA is a network filesystem, where each of
+     * these calls is a round trip that would stall every session.
+     */
+    spoolInlineMetadata: booleanish.prefault('on'),
     /** How long enqueueing may take before the client gets 451. */
     enqueueTimeoutMs: z.coerce.number().int().min(100).default(5000),
   }),

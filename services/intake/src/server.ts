@@ -32,6 +32,8 @@ export interface MxServerOptions extends AcceptDeps {
   maxClients: number;
   proxyProtocol: boolean;
   pregreetWaitMs: number;
+  /** Clients greeted without the pregreet wait. */
+  pregreetExceptions: readonly Cidr[];
   passedClients: PassedClientStore;
   limits: {
     connections: number;
@@ -120,6 +122,7 @@ export async function startMxServer(o: MxServerOptions): Promise<RunningServer> 
       proxyProtocol: o.proxyProtocol,
       pregreetWaitMs: o.pregreetWaitMs,
       passedClients: o.passedClients,
+      pregreetExempt: (ip) => inCidrs(ip, o.pregreetExceptions),
       limits,
       limiter: o.makeLimiter?.(limits),
       maxErrors: o.maxErrors,

@@ -221,6 +221,29 @@ describe('line endings, long lines and errors', () => {
     c.close();
   });
 
+  it('never makes a client in POSTAMT_SMTP_PREGREET_EXCEPTIONS wait', async () => {
+    // A ten-minute wait: the message is only accepted within the test because
+    // 127.0.0.1 is made an exception.
+    const slow = await startIntake(env, {
+      POSTAMT_MYNETWORKS: '127.0.0.0/8',
+      POSTAMT_SMTP_PREGREET_WAIT: '10m',
+      POSTAMT_SMTP_PREGREET_EXCEPTIONS: '127.0.0.0/8,::1/128',
+    });
+    try {
+      const c = await LineClient.connect(slow.port);
+      await c.expect(/^220 /);
+      await c.command('EHLO client.example.org', /^250 /);
+      await c.command('MAIL FROM:<bob@example.org>', /^250 /);
+      await c.command('RCPT TO:<alice@example.test>', /^250 /);
+      await c.command('DATA', /^354 /);
+      c.write('Subject: local\r\n\r\nx\r\n.\r\n');
+      await c.expect(/^250 /);
+      c.close();
+    } finally {
+      await slow.proc.stop();
+    }
+  });
+
   it('greets a client that passed before at once (no pregreet tax)', async () => {
     // 127.0.0.1 passes the wait (300 ms by default) once. Were it made to wait
     // again, talking at once would be "talking too soon" and get it dropped;
