@@ -61,25 +61,31 @@ export class IdlePool {
 
   /**
    * APPENDs one small message from a separate session and waits until every
-   * idle client has heard an EXISTS; returns { appendMs, lastMs, heard, of }.
+   * idle client has heard an EXISTS; returns { appendMs, firstMs, lastMs,
+   * heard, of, serverCpuMs }. The server's CPU time over the same span (with
+   * `cpuSeconds`, 10 ms ticks) tells its own work apart from waiting for a
+   * busy machine's cores.
    */
-  async deliver({ timeoutMs = 120_000 } = {}) {
+  async deliver({ timeoutMs = 120_000, cpuSeconds = null } = {}) {
     const waits = this.clients.map((c) => c.waitFor(/^\* \d+ EXISTS/).then(() => now()));
     const sender = await ImapClient.connect({ port: this.port });
     await sender.login(this.user, this.password);
     const msg = Buffer.from(
       `From: <fanout@bench.example>\r\nTo: <${this.user}>\r\nSubject: fan-out ${Date.now()}\r\nMessage-ID: <fanout.${Date.now()}@bench.example>\r\n\r\nnew mail for the idle clients\r\n`,
     );
+    const cpu0 = cpuSeconds?.() ?? null;
     const t0 = now();
     await sender.append('INBOX', msg);
     const appendMs = (now() - t0) * 1000;
     let heard = 0;
+    let first = null;
     let last = t0;
     await withTimeout(
       Promise.all(
         waits.map((w) =>
           w.then((t) => {
             heard++;
+            if (first === null || t < first) first = t;
             if (t > last) last = t;
           }),
         ),
@@ -87,12 +93,15 @@ export class IdlePool {
       timeoutMs,
       'every idle client hearing EXISTS',
     ).catch(() => {});
+    const cpu1 = cpuSeconds?.() ?? null;
     await sender.logout();
     return {
       appendMs,
+      firstMs: first === null ? null : (first - t0) * 1000,
       lastMs: heard === this.clients.length ? (last - t0) * 1000 : null,
       heard,
       of: this.clients.length,
+      serverCpuMs: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) * 1000,
     };
   }
 
@@ -170,10 +179,11 @@ export async function runIdle(server, { user, password, steps, sources, log, tim
         notes.push(`only ${got} of ${target} connections opened: ${pool.failures.slice(0, 3).join(' | ')}`);
         break;
       }
-      const f = await pool.deliver();
+      const f = await pool.deliver({ cpuSeconds: server.cpuSeconds ? () => server.cpuSeconds() : null });
       fanout.push({ connections: got, ...f });
+      const ms = (v) => (v === null || v === undefined ? '–' : v.toFixed(0));
       log(
-        `    new message: APPEND ${f.appendMs.toFixed(0)} ms, ${f.heard}/${f.of} heard EXISTS, last after ${f.lastMs === null ? '–' : f.lastMs.toFixed(0)} ms`,
+        `    new message: APPEND ${f.appendMs.toFixed(0)} ms, ${f.heard}/${f.of} heard EXISTS, first after ${ms(f.firstMs)} ms, last after ${ms(f.lastMs)} ms; server CPU ${ms(f.serverCpuMs)} ms (load ${load()})`,
       );
     }
   } finally {

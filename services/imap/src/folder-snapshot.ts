@@ -52,6 +52,14 @@ export class FolderSnap {
     this.uids = messages.map((m) => m.uid);
   }
 
+  private exists: readonly string[] | null = null;
+
+  /** ["n EXISTS"] for this state: one array and one string for every session told of it. */
+  get existsLines(): readonly string[] {
+    this.exists ??= [`${this.uids.length} EXISTS`];
+    return this.exists;
+  }
+
   /** The shared form a store handed out with the snapshot, else one made for it (tests, plain stores). */
   static of(s: MailboxSnapshot): FolderSnap {
     return s.shared ?? new FolderSnap(s.uidValidity, s.uidNext, s.highestModseq, s.keywords, s.messages);

@@ -29,6 +29,7 @@ import type {
   MailboxSnapshot,
   MailStore,
   StoreProvider,
+  UserStore,
 } from './store.js';
 
 /**
@@ -225,15 +226,15 @@ const KEEP_MAX = 256;
  * login. Quota is read when the store is made.
  */
 export class MaildirStoreProvider implements StoreProvider {
-  private readonly live = new Map<string, WeakRef<MailStore>>();
-  private readonly kept = new Map<string, { store: MailStore; timer: NodeJS.Timeout }>();
+  private readonly live = new Map<string, WeakRef<UserStore>>();
+  private readonly kept = new Map<string, { store: UserStore; timer: NodeJS.Timeout }>();
   private readonly gone = new FinalizationRegistry<string>((key) => {
     if (!this.live.get(key)?.deref()) this.live.delete(key);
   });
 
   constructor(private readonly opts: MaildirProviderOptions) {}
 
-  private keep(userKey: string, store: MailStore): MailStore {
+  private keep(userKey: string, store: UserStore): UserStore {
     const had = this.kept.get(userKey);
     if (had) {
       clearTimeout(had.timer);
@@ -249,7 +250,7 @@ export class MaildirStoreProvider implements StoreProvider {
     return store;
   }
 
-  async forUser(userKey: string): Promise<MailStore> {
+  async forUser(userKey: string): Promise<UserStore> {
     const cached = this.live.get(userKey)?.deref();
     if (cached) return this.keep(userKey, cached);
     const { dataDir, hostname, publisher, onPublishError } = this.opts;

@@ -15,6 +15,7 @@ import { FolderSnap, indexIn } from './folder-snapshot.js';
 import { formatSet, inSet, resolveRanges, type SeqSet } from './protocol/sequence.js';
 import type { Wire } from './protocol/serialize.js';
 import { raw } from './protocol/serialize.js';
+import { readClock } from './shared-folders.js';
 import type { MailboxSnapshot, MessageMeta } from './store.js';
 
 /** Which RFC 7162 extensions the session has enabled. */
@@ -51,13 +52,22 @@ export class MailboxView {
   keywords: readonly string[];
   /** The HIGHESTMODSEQ this client was last told of (or could infer). */
   highestModseq: number;
-  /** Something may have changed on disk (an event arrived) since the last sync. */
-  dirty = false;
+  /**
+   * A state read after this moment of the read clock (shared-folders.ts) may bring news: an event
+   * was heard then, or this session changed the folder; -1 when any state will do (ghosts to
+   * report); null when no news is expected.
+   */
+  staleSince: number | null = null;
   /** When the view was last merged with the folder on disk. */
   syncedAt = Date.now();
+  /**
+   * The earliest read (by start, on the read clock) whose state this view may merge: not one older
+   * than its base, nor one that started before this session's own last change to the folder.
+   */
+  private minReadAt: number;
 
   constructor(
-    readonly name: string,
+    private folder: string,
     readonly readOnly: boolean,
     snap: MailboxSnapshot,
   ) {
@@ -68,6 +78,38 @@ export class MailboxView {
     this.recent = snap.recent.size ? new Set(snap.recent) : EMPTY;
     this.keywords = snap.keywords;
     this.highestModseq = snap.highestModseq;
+    this.minReadAt = snap.readAt ?? -1;
+  }
+
+  /** This session changed the folder: only a state read after now shows it. */
+  private changedHere(): void {
+    const now = readClock();
+    this.minReadAt = now + 1;
+    this.stale(now);
+  }
+
+  /** The folder's name (canonical); it changes only by this session's RENAME. */
+  get name(): string {
+    return this.folder;
+  }
+
+  /** RENAME by this session moved the folder, UIDs and all (RFC 3501 §6.3.5). */
+  renamed(to: string): void {
+    this.folder = to;
+  }
+
+  /** Something may have changed since `at` on the read clock (now by default). */
+  stale(at = readClock()): void {
+    this.staleSince = this.staleSince === null ? at : Math.max(this.staleSince, at);
+  }
+
+  /** COPY/MOVE into the folder itself: the next command reads it again. */
+  get dirty(): boolean {
+    return this.staleSince !== null;
+  }
+  set dirty(on: boolean) {
+    if (on) this.stale();
+    else this.staleSince = null;
   }
 
   /** UIDs in sequence-number order (index + 1 is the sequence number). */
@@ -87,7 +129,13 @@ export class MailboxView {
     return this.own?.get(uid) ?? this.base.metaOf(uid);
   }
 
+  /** After this session changed a message (STORE, FETCH setting \Seen): what it was told. */
   setMeta(uid: number, meta: MessageMeta): void {
+    this.keepMeta(uid, meta);
+    this.changedHere();
+  }
+
+  private keepMeta(uid: number, meta: MessageMeta): void {
     this.own ??= new Map();
     this.own.set(uid, meta);
   }
@@ -137,6 +185,15 @@ export class MailboxView {
    * applies it — or with QRESYNC one VANISHED (RFC 7162 §3.2.10).
    */
   remove(gone: ReadonlySet<number>, ext: Extensions): string[] {
+    const before = this.seq.length;
+    const out = this.drop(gone, ext);
+    // This session expunged them (EXPUNGE, MOVE): a state read before that would bring them back.
+    if (this.seq.length !== before) this.changedHere();
+    return out;
+  }
+
+  /** Drops messages this view no longer shows; the lines that report them. */
+  private drop(gone: ReadonlySet<number>, ext: Extensions): string[] {
     const out: string[] = [];
     const uids: number[] = [];
     for (let i = this.seq.length - 1; i >= 0; i--) {
@@ -159,11 +216,32 @@ export class MailboxView {
    * Merges a fresh snapshot; returns untagged responses. Without
    * `allowExpunge`, vanished messages stay (as ghosts) so numbers do not move.
    */
-  sync(snap: MailboxSnapshot, allowExpunge: boolean, ext: Extensions = NONE): string[] {
-    this.dirty = false;
+  sync(snap: MailboxSnapshot, allowExpunge: boolean, ext: Extensions = NONE): readonly string[] {
+    // A state older than what this view knows (its own changes included) is not merged: a view
+    // never goes back. Snapshots without a read time (plain stores) are taken as just read.
+    const readAt = snap.readAt;
+    if (readAt !== undefined) {
+      if (readAt < this.minReadAt) return NO_LINES;
+      this.minReadAt = readAt;
+    }
+    // News heard after this read started is still to come.
+    if (this.staleSince !== null && (readAt === undefined || readAt > this.staleSince))
+      this.staleSince = null;
     this.syncedAt = Date.now();
     const next = FolderSnap.of(snap);
     const prev = this.base;
+    // The common case of a fan-out or a poll: the state this view stands on, nothing of its own.
+    if (next === prev && this.seq === prev.uids && this.own === null && snap.recent.size === 0)
+      return NO_LINES;
+    if (
+      this.seq === prev.uids &&
+      this.own === null &&
+      !ext.condstore &&
+      next.uidValidity === prev.uidValidity
+    ) {
+      const news = this.onlyAdded(next, snap.recent);
+      if (news) return news;
+    }
     const out: string[] = [];
     let gone: readonly number[];
     let changed: readonly MessageMeta[];
@@ -173,13 +251,13 @@ export class MailboxView {
       ({ expunged: gone, changed, addedFrom } = next.deltaFrom(prev));
     } else ({ gone, changed, addedFrom } = this.diffOwn(next));
     const ghosts = allowExpunge ? [] : gone;
-    if (ghosts.length) this.dirty = true; // to be reported at the next point that allows EXPUNGE
+    if (ghosts.length) this.stale(-1); // to be reported at the next point that allows EXPUNGE
     // Ghosts keep the metadata last told; the shared state moves on without them.
     for (const uid of ghosts) {
       const m = this.metaOf(uid);
-      if (m) this.setMeta(uid, m);
+      if (m) this.keepMeta(uid, m);
     }
-    if (allowExpunge && gone.length) for (const line of this.remove(new Set(gone), ext)) out.push(line);
+    if (allowExpunge && gone.length) for (const line of this.drop(new Set(gone), ext)) out.push(line);
     // Flag changes made by others (RFC 3501 §7.4.2: unsolicited FETCH); with CONDSTORE also a new
     // modseq alone (flags changed and changed back). Compared with what this client was told:
     // the shared state, or its own record of a change it made itself.
@@ -208,7 +286,7 @@ export class MailboxView {
     this.own = null;
     for (const uid of ghosts) {
       const m = own?.get(uid);
-      if (m) this.setMeta(uid, m);
+      if (m) this.keepMeta(uid, m);
     }
     let toldModseq = 0;
     updates.sort((a, b) => a[1].uid - b[1].uid);
@@ -220,12 +298,18 @@ export class MailboxView {
         toldModseq = Math.max(toldModseq, now.modseq);
       }
     }
-    if (added.length) {
-      const mine = added.filter((m) => snap.recent.has(m.uid));
-      if (mine.length) this.recent = new Set([...this.recent, ...mine.map((m) => m.uid)]);
-      out.push(`${this.seq.length} EXISTS`);
-      if (snap.recent.size) out.push(`${this.recent.size} RECENT`);
+    // \Recent this read claimed for us — normally among the added, but a message an earlier
+    // state of the same read showed (IDLE hears it as a watcher and a waiter) counts too.
+    let moreRecent = false;
+    if (snap.recent.size) {
+      const mine = [...snap.recent].filter((uid) => !this.recent.has(uid) && this.seqHas(uid));
+      if (mine.length) {
+        this.recent = new Set([...this.recent, ...mine]);
+        moreRecent = true;
+      }
     }
+    if (added.length) out.push(`${this.seq.length} EXISTS`);
+    if ((added.length && snap.recent.size) || moreRecent) out.push(`${this.recent.size} RECENT`);
     this.uidNext = Math.max(this.uidNext, next.uidNext);
     // Expunges (and changes to ghosts) raise HIGHESTMODSEQ without a FETCH that says so.
     if (ext.condstore && allowExpunge && next.highestModseq > Math.max(toldModseq, this.highestModseq)) {
@@ -235,6 +319,33 @@ export class MailboxView {
     }
     if (allowExpunge || gone.length === 0)
       this.highestModseq = Math.max(this.highestModseq, next.highestModseq);
+    return out;
+  }
+
+  /**
+   * The fan-out of new mail, without the allocations of the general merge:
+   * when the shared delta holds only new messages, the view moves onto
+   * `next` and says EXISTS (and RECENT). Null when there is more to it.
+   */
+  private onlyAdded(next: FolderSnap, recent: ReadonlySet<number>): readonly string[] | null {
+    const delta = next.deltaFrom(this.base);
+    if (delta.expunged.length || delta.changed.length) return null;
+    const added = next.uids.length - delta.addedFrom;
+    this.base = next;
+    this.seq = next.uids;
+    this.uidNext = Math.max(this.uidNext, next.uidNext);
+    this.highestModseq = Math.max(this.highestModseq, next.highestModseq);
+    let moreRecent = false;
+    if (recent.size) {
+      const mine = [...recent].filter((uid) => !this.recent.has(uid) && this.seqHas(uid));
+      if (mine.length) this.recent = new Set([...this.recent, ...mine]);
+      moreRecent = mine.length > 0;
+    }
+    // The line every session of the fan-out sends, shared (Session.untaggedMany reuses its bytes).
+    if (added && !recent.size) return next.existsLines;
+    const out: string[] = [];
+    if (added) out.push(`${this.seq.length} EXISTS`);
+    if ((added && recent.size) || moreRecent) out.push(`${this.recent.size} RECENT`);
     return out;
   }
 
@@ -264,3 +375,4 @@ export class MailboxView {
 }
 
 const NONE: Extensions = { condstore: false, qresync: false };
+const NO_LINES: readonly string[] = [];

@@ -12,7 +12,8 @@ import type { MailEvent, MailEventSource } from './mail-events.js';
 import type { MailboxView } from './mailbox-view.js';
 import { literalAtEnd, tagOf } from './protocol/framing.js';
 import { formatStatus, R, type Status } from './responses.js';
-import type { MailStore, StoreProvider } from './store.js';
+import { readClock } from './shared-folders.js';
+import type { StoreProvider, UserStore } from './store.js';
 import type { Transport } from './transport.js';
 
 export interface Authenticator {
@@ -21,8 +22,8 @@ export interface Authenticator {
 
 export type SessionState =
   | { kind: 'not-authenticated' }
-  | { kind: 'authenticated'; user: string; store: MailStore }
-  | { kind: 'selected'; user: string; store: MailStore; mailbox: MailboxView }
+  | { kind: 'authenticated'; user: string; store: UserStore }
+  | { kind: 'selected'; user: string; store: UserStore; mailbox: MailboxView }
   | { kind: 'logout' };
 
 export type StateKind = SessionState['kind'];
@@ -36,6 +37,8 @@ export interface SessionLimits {
   maxAuthFailures: number;
   authFailDelayMs: number;
   idleTimeoutMs: number;
+  /** IDLE: a folder with sessions in IDLE is read this often without an event (default 30 s). */
+  idlePollMs?: number;
 }
 
 export interface SessionDeps {
@@ -62,6 +65,23 @@ function sameFolder(a: string, b: string): boolean {
   return a === b || (a.toUpperCase() === 'INBOX' && b === 'INBOX');
 }
 
+/** The bytes last sent for one untagged line, kept while the next line is the same. */
+let lastLine = '';
+let lastBytes = Buffer.alloc(0);
+
+/**
+ * A new message tells every IDLE session of the folder the same "* n EXISTS"
+ * (one string, FolderSnap.existsLines): one Buffer for all of them (written,
+ * never changed) instead of one each.
+ */
+function lineBytes(line: string): Buffer {
+  if (line !== lastLine) {
+    lastLine = line;
+    lastBytes = Buffer.from(`* ${line}\r\n`, 'latin1');
+  }
+  return lastBytes;
+}
+
 function isLoopback(address: string): boolean {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
@@ -82,8 +102,6 @@ export class Session {
   /** Graceful stop asked for while a command was in flight: said after it completes. */
   private drainBye: Status | null = null;
   private stopEvents: (() => void) | null = null;
-  /** Set while IDLE waits: an event for the selected mailbox wakes it. */
-  private onChange: (() => void) | null = null;
 
   constructor(
     readonly transport: Transport,
@@ -140,6 +158,9 @@ export class Session {
   /** Many untagged lines in one write (FETCH FLAGS of a big folder); same choke point. */
   untaggedMany(lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
+    // Long single lines (a FETCH with a body) are one session's own: not kept.
+    if (lines.length === 1 && (lines[0] as string).length <= 256)
+      return this.transport.write(lineBytes(lines[0] as string));
     return this.transport.write(Buffer.from(`* ${lines.join('\r\n* ')}\r\n`, 'latin1'));
   }
 
@@ -171,17 +192,17 @@ export class Session {
     this.stopEvents = this.deps.events.watch(userKey, (e) => this.heard(e));
   }
 
-  /** IDLE: `fn` runs whenever the selected mailbox may have changed; null to stop. */
-  whenChanged(fn: (() => void) | null): void {
-    this.onChange = fn;
-  }
-
+  /**
+   * An event says the selected folder may have changed: the next command
+   * looks (a read that started after now will do); in IDLE the folder is
+   * read at once, one read for all its watching sessions (shared-folders.ts).
+   */
   private heard(event: MailEvent): void {
     if (this.state.kind !== 'selected') return;
     const view = this.state.mailbox;
     if (event.type !== 'folders' && !sameFolder(event.folder, view.name)) return;
-    view.dirty = true;
-    this.onChange?.();
+    view.stale(readClock());
+    if (this.idling) this.state.store.changed(view.name);
   }
 
   async abort(bye: Status): Promise<void> {

@@ -33,6 +33,8 @@ export interface MailboxSnapshot {
   highestModseq: number;
   /** The same state as one immutable object shared by every session that opened it (shared-folders.ts). */
   shared?: FolderSnap;
+  /** When the read that found this state started, on shared-folders.ts's read clock; absent: just now. */
+  readAt?: number;
 }
 
 export interface FolderInfo {
@@ -79,8 +81,11 @@ export interface MailStore {
   /** RFC 3501 §6.3.5: renaming INBOX moves its messages into a new folder and leaves INBOX empty. */
   renameFolder(from: string, to: string): Promise<void>;
   setSubscribed(name: string, on: boolean): Promise<void>;
-  /** `claimRecent` false for EXAMINE/STATUS: nothing changes on disk. */
-  open(name: string, claimRecent: boolean): Promise<MailboxSnapshot>;
+  /**
+   * `claimRecent` false for EXAMINE/STATUS: nothing changes on disk. A state read after the call,
+   * or, with `readAfter` (a moment of shared-folders.ts's read clock), one read after that moment.
+   */
+  open(name: string, claimRecent: boolean, readAfter?: number): Promise<MailboxSnapshot>;
   status(name: string): Promise<FolderStatus>;
   /** The message bytes as stored; with `limit`, at most that many from the start. */
   read(name: string, uid: number, limit?: number): Promise<Buffer>;
@@ -112,6 +117,20 @@ export interface MailStore {
   quota(): Promise<{ usedKiB: number; limitKiB: number } | null>;
 }
 
+/** What the sessions of a user share per folder (shared-folders.ts). */
+export interface FolderWatch {
+  /** The folder may have changed (a mail event): read it soon, for its watchers. */
+  changed(name: string): void;
+  /**
+   * IDLE: `fn` gets each new state of the folder (with \Recent claimed for one claiming watcher);
+   * the folder is read at least every `pollMs` while anyone watches it. Returns the stop function.
+   */
+  watch(name: string, claimRecent: boolean, pollMs: number, fn: (snap: MailboxSnapshot) => void): () => void;
+}
+
+/** A user's store as sessions see it. */
+export type UserStore = MailStore & FolderWatch;
+
 export interface StoreProvider {
-  forUser(userKey: string): Promise<MailStore>;
+  forUser(userKey: string): Promise<UserStore>;
 }

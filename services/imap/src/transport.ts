@@ -12,6 +12,9 @@ import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type In
 
 export type LineResult = Buffer | 'overflow' | null;
 
+/** A settled promise: most writes need no waiting, and a fan-out makes thousands of them. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** Pending output is written at once beyond this many bytes. */
 const FLUSH_BYTES = 64 * 1024;
 
@@ -28,12 +31,27 @@ function drained(stream: NodeJS.EventEmitter, socket: Socket): Promise<void> {
   });
 }
 
+/**
+ * Transports with output waiting for the event loop to come round: one
+ * setImmediate for all of them, not one each — a new-mail fan-out writes to
+ * thousands of sessions in one tick.
+ */
+let flushQueue: Transport[] = [];
+
+function flushQueued(): void {
+  const queue = flushQueue;
+  flushQueue = [];
+  for (const t of queue) t.flushScheduledNow();
+}
+
 export class Transport {
   readonly remoteAddress: string;
   secure: boolean;
   private socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private closed = false;
+  /** close() was called: the socket is ending, nothing more is written. */
+  private ending = false;
   private wake: (() => void) | null = null;
   private readonly closeListeners: Array<() => void> = [];
   private pending: Buffer[] = [];
@@ -159,7 +177,7 @@ export class Transport {
    * is full.
    */
   write(data: string | Buffer): Promise<void> {
-    if (this.closed || this.socket.destroyed) return Promise.resolve();
+    if (this.closed || this.ending || this.socket.destroyed) return DONE;
     this.lastActivity = Date.now();
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     this.pending.push(b);
@@ -167,12 +185,16 @@ export class Transport {
     if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      });
+      if (flushQueue.length === 0) setImmediate(flushQueued);
+      flushQueue.push(this);
     }
-    return Promise.resolve();
+    return DONE;
+  }
+
+  /** The event loop came round (flushQueued). */
+  flushScheduledNow(): void {
+    this.flushScheduled = false;
+    void this.flush();
   }
 
   /** Sends what is pending now; COMPRESS output is sync-flushed so every reply is complete on the wire. */
@@ -249,11 +271,16 @@ export class Transport {
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     void this.flush();
+    this.ending = true;
     if (this.deflate) {
+      // The socket ends only after the deflater's last output has been handed to it ('end' comes
+      // after the final 'data'), so the BYE and the tagged OK are never cut off; ending the
+      // deflate stream also closes it properly for the peer's inflater (Z_FINISH).
       const socket = this.socket;
-      this.deflate.flush(constants.Z_SYNC_FLUSH, () => socket.end());
+      this.deflate.once('end', () => socket.end());
+      this.deflate.end();
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }

@@ -3,7 +3,7 @@
 // §4 asks of both ends. (imapflow in interop.test.ts negotiates COMPRESS too,
 // since the server advertises it.)
 import { connect, type Socket } from 'node:net';
-import { constants, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { constants, createDeflateRaw, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnv, type TestEnv } from './env.js';
 
@@ -21,14 +21,28 @@ class Peer {
   private waiters: Array<() => void> = [];
   private send: (s: string) => void;
   closed = false;
+  /** The server ended its deflate stream (a final block) rather than just cutting it off. */
+  cleanEnd = false;
+
+  /** Set once COMPRESS is active: received bytes go through it, and it has the last word. */
+  private inflater: InflateRaw | null = null;
 
   constructor(private readonly socket: Socket) {
     socket.on('data', (d: Buffer) => this.got(d));
+    // The inflater works off the event loop: the socket's 'close' can come before it has given
+    // out the last bytes (the BYE and tagged OK of LOGOUT), so then the end is its 'end'.
+    socket.on('end', () => this.inflater?.end());
     socket.on('close', () => {
-      this.closed = true;
-      this.wake();
+      if (this.inflater && !this.inflater.writableEnded) this.inflater.end();
+      if (this.inflater && !this.inflater.readableEnded) return;
+      this.ended();
     });
     this.send = (s) => socket.write(s, 'latin1');
+  }
+
+  private ended(): void {
+    this.closed = true;
+    this.wake();
   }
 
   private got(d: Buffer): void {
@@ -71,6 +85,13 @@ class Peer {
     this.socket.removeAllListeners('data');
     this.socket.on('data', (d: Buffer) => inflate.write(d));
     inflate.on('data', (d: Buffer) => this.got(d));
+    // A stream the server cut short (the garbage test) errors instead of ending.
+    inflate.on('end', () => {
+      this.cleanEnd = true;
+      this.ended();
+    });
+    inflate.on('error', () => this.ended());
+    this.inflater = inflate;
     deflate.on('data', (d: Buffer) => this.socket.write(d));
     this.send = (s) => {
       deflate.write(Buffer.from(s, 'latin1'));
@@ -117,6 +138,24 @@ describe('COMPRESS=DEFLATE', () => {
     p.command('c7 LOGOUT');
     await p.expect(/\* BYE .*\r\n/);
     await p.expect(/c7 OK .*\r\n/);
+  });
+
+  it('every compressed LOGOUT delivers BYE and the tagged OK, then ends the deflate stream', async () => {
+    // The last bytes and the close race on both ends (the server's deflater, the client's
+    // inflater): many rounds make a lost OK show up here rather than once in a while.
+    for (let i = 0; i < 40; i++) {
+      const p = await peer();
+      p.command('l LOGIN alice@example.test secret');
+      await p.expect(/l OK .*\r\n/);
+      p.command('c COMPRESS DEFLATE');
+      await p.expect(/c OK .*\r\n/);
+      p.compress();
+      p.command('x LOGOUT');
+      await p.expect(/\* BYE .*\r\nx OK .*\r\n/);
+      await p.expect(/(?!)/, 5000).catch(() => {});
+      expect(p.closed).toBe(true);
+      expect(p.cleanEnd).toBe(true);
+    }
   });
 
   it('refuses unknown mechanisms and survives a peer that sends garbage', async () => {

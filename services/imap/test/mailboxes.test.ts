@@ -1,7 +1,8 @@
 // Mailbox-level commands over a real socket: DELETE of a folder with
 // children (RFC 3501 §6.3.4, \Noselect), RENAME INBOX (§6.3.5), CREATE with a
 // trailing delimiter (§6.3.3) and USE (RFC 6154 §3), and UTF8=ACCEPT (RFC
-// 6855): APPEND UTF8 (~{n}...), UTF-8 names in and out as quoted strings.
+// 6855): APPEND UTF8 (~{n}...), UTF-8 names in and out as quoted strings;
+// RENAME of the selected folder (or its parent) keeps the session on it.
 import { LineClient } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnv, type TestEnv } from './env.js';
@@ -153,6 +154,54 @@ describe('RENAME INBOX and CREATE (RFC 3501 §6.3.3, §6.3.5, RFC 6154 §3)', ()
       /^\* LIST \(\\HasNoChildren \\Archive\) "\." Archive$/,
     );
     await c.command('l CREATE Other (FOO (\\Archive))', /^l BAD/);
+    c.close();
+  });
+});
+
+describe('RENAME of the selected mailbox', () => {
+  it('keeps the session on the folder under its new name, as Dovecot does', async () => {
+    const c = await login();
+    await c.command('a CREATE Trips.Sub', /^a OK/);
+    c.write(appendLine('b', 'Trips', MSG));
+    await c.expect(/^b OK/);
+    c.write(appendLine('c', 'Trips', MSG));
+    await c.expect(/^c OK/);
+    c.write(appendLine('d', 'Trips.Sub', MSG));
+    await c.expect(/^d OK/);
+    await c.command('e SELECT Trips', /^\* 2 EXISTS/);
+    await c.expect(/^e OK/);
+    await c.command('f STORE 1 +FLAGS.SILENT (\\Flagged)', /^f OK/);
+    await c.command('g RENAME Trips Journeys', /^g OK/);
+    // The same messages, numbers and flags, now read from Journeys.
+    expect(await untagged(c, 'h', 'FETCH 1:2 (UID FLAGS)')).toEqual([
+      '* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))',
+      '* 2 FETCH (UID 2 FLAGS (\\Recent))',
+    ]);
+    await c.command('i UID FETCH 2 (BODY.PEEK[TEXT])', /^\* 2 FETCH \(UID 2 BODY\[TEXT\] \{6\}/);
+    await c.expect(/^i OK/);
+    expect(await untagged(c, 'j', 'STORE 2 +FLAGS (\\Seen)')).toEqual([
+      '* 2 FETCH (FLAGS (\\Seen \\Recent))',
+    ]);
+    // APPEND to it and delivery into it reach the session (events now name Journeys).
+    c.write(appendLine('k', 'Journeys', MSG));
+    await c.expect(/^\* 3 EXISTS/);
+    await c.expect(/^k OK/);
+    await env.put('alice', MSG, 'Journeys');
+    await c.command('l NOOP', /^\* 4 EXISTS/);
+    await c.command('m STATUS Trips (MESSAGES)', /^m NO/);
+    // Renaming a parent moves the selected child too; IDLE there hears new mail.
+    await c.command('n SELECT Journeys.Sub', /^n OK/);
+    await c.command('o RENAME Journeys Voyages', /^o OK/);
+    await c.command('p FETCH 1 (UID)', /^\* 1 FETCH \(UID 1\)/);
+    c.send('q IDLE');
+    await c.expect(/^\+ idling/);
+    await env.put('alice', MSG, 'Voyages.Sub');
+    await c.expect(/^\* 2 EXISTS/);
+    c.send('DONE');
+    await c.expect(/^q OK/);
+    await c.command('r STORE 1 +FLAGS.SILENT (\\Deleted)', /^r OK/);
+    await c.command('s EXPUNGE', /^\* 1 EXPUNGE/);
+    await c.command('t STATUS Voyages.Sub (MESSAGES)', /^\* STATUS Voyages\.Sub \(MESSAGES 1\)/);
     c.close();
   });
 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { FolderSnap } from '../src/folder-snapshot.js';
 import { MailboxView } from '../src/mailbox-view.js';
-import { SharedFolders } from '../src/shared-folders.js';
+import { readClock, SharedFolders } from '../src/shared-folders.js';
 import type { MailboxSnapshot, MailStore, MessageMeta } from '../src/store.js';
 
 const msg = (uid: number, flags: string[] = [], modseq = 1): MessageMeta => ({
@@ -173,5 +173,86 @@ describe('views sharing one state keep their own sequence numbers (RFC 3501 §7.
     expect(a.sync(snap, true, NONE)).toEqual([]);
     expect(b.sync(snap, true, NONE)).toEqual(['2 FETCH (FLAGS (\\Seen))']);
     expect(a.uids).toBe(b.uids);
+  });
+});
+
+describe('reads shared beyond one burst', () => {
+  it('gives a caller that needs a state read after some moment the last read, when it started after it', async () => {
+    const folder = new FakeFolder();
+    folder.add(msg(1));
+    const store = new SharedFolders(folder.store());
+    const heard = readClock(); // an event heard now
+    const first = await store.open('INBOX', true);
+    expect(store.reads).toBe(1);
+    // Started after the event: taken as it is, no read.
+    const reused = await store.open('INBOX', true, heard);
+    expect(store.reads).toBe(1);
+    expect(reused.shared).toBe(first.shared);
+    // An event heard after that read started: a read of its own.
+    const later = readClock();
+    folder.add(msg(2, [], 2));
+    expect((await store.open('INBOX', false, later)).messages.map((m) => m.uid)).toEqual([1, 2]);
+    expect(store.reads).toBe(2);
+    // A claiming caller never takes a read that left new/ alone (it would lose \Recent).
+    const before = readClock() - 1;
+    await store.open('INBOX', true, before);
+    expect(store.reads).toBe(3);
+    expect(folder.opens).toEqual([true, false, true]);
+  });
+
+  it('lets a caller join a read already running when it started after the moment given', async () => {
+    const folder = new FakeFolder();
+    folder.add(msg(1));
+    const store = new SharedFolders(folder.store());
+    const heard = readClock();
+    const first = store.open('INBOX', false);
+    await new Promise((r) => setImmediate(r)); // the read has started
+    const joined = store.open('INBOX', false, heard);
+    const fresh = store.open('INBOX', false); // asked now: the next read
+    expect((await joined).shared).toBe((await first).shared);
+    await fresh;
+    expect(store.reads).toBe(2);
+  });
+
+  it('pushes each new state to every watcher, polls once per interval for all, and stops with the last', async () => {
+    const folder = new FakeFolder();
+    folder.add(msg(1));
+    folder.unclaimed = new Set();
+    const store = new SharedFolders(folder.store());
+    const got: Array<Array<{ uids: number[]; recent: number[] }>> = [[], [], []];
+    const stops = got.map((seen, i) =>
+      store.watch('INBOX', i > 0, 20, (snap) =>
+        seen.push({ uids: snap.messages.map((m) => m.uid), recent: [...snap.recent] }),
+      ),
+    );
+    // A change nobody announced: the next poll reads once, for all three.
+    folder.add(msg(2, [], 2));
+    folder.unclaimed = new Set([2]);
+    while (got[0]?.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(store.reads).toBe(1);
+    expect(folder.opens).toEqual([true]); // some watchers claim
+    expect(got.map((g) => g[0]?.uids)).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
+    // \Recent to one claiming watcher only; the EXAMINE-like one never.
+    expect(got.map((g) => g[0]?.recent)).toEqual([[], [2], []]);
+    // An event (changed()) from every session in one tick: one read.
+    folder.add(msg(3, [], 3));
+    for (let i = 0; i < 3; i++) store.changed('inbox');
+    const reads = store.reads;
+    while (!got[0]?.at(-1)?.uids.includes(3)) await new Promise((r) => setTimeout(r, 1));
+    expect(store.reads).toBeLessThanOrEqual(reads + 1);
+    expect(got.map((g) => g.at(-1)?.uids)).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    for (const stop of stops) stop();
+    // No watcher, no poll: nothing is read any more.
+    const last = store.reads;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(store.reads).toBe(last);
   });
 });

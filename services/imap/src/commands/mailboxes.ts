@@ -3,6 +3,7 @@
 // children removes it and its messages; the name stays, \Noselect, while
 // the children exist (§6.3.4; the store lists it so). RENAME INBOX moves its
 // messages to the new name and leaves INBOX, empty, with its children (§6.3.5).
+// A session whose selected folder is renamed stays on it under the new name.
 import { SPECIAL_USE } from '@postamt/maildir';
 import { DELIMITER, InvalidMailboxName, mailboxFromWire } from '../protocol/mailbox-name.js';
 import { ParseError, type Reader } from '../protocol/reader.js';
@@ -73,8 +74,16 @@ export const rename = defineCommand({
     r.sp();
     return { from, to: mailboxArg(r, ctx) };
   },
-  async handle(_session, { from, to }, state) {
+  async handle(session, { from, to }, state) {
     await state.store.renameFolder(from, to);
+    // The selected folder (or one under the renamed name) moved with its UIDs: the session goes
+    // on with it under its new name, as Dovecot's does. RENAME INBOX leaves INBOX where it is.
+    const now = session.state;
+    if (now.kind === 'selected' && from !== 'INBOX') {
+      const name = now.mailbox.name;
+      if (name === from || name.startsWith(`${from}${DELIMITER}`))
+        now.mailbox.renamed(`${to}${name.slice(from.length)}`);
+    }
     return R.done;
   },
 });

@@ -6,6 +6,7 @@ import { InvalidMailboxName, mailboxFromWire } from '../protocol/mailbox-name.js
 import type { Reader } from '../protocol/reader.js';
 import { ok, R, type Status } from '../responses.js';
 import type { Session } from '../session.js';
+import { readClock } from '../shared-folders.js';
 
 /** mailbox = "INBOX" / astring (RFC 3501 §9), canonical; invalid names throw. */
 export function mailboxArg(r: Reader, ctx: { utf8: boolean }): string {
@@ -36,17 +37,23 @@ const RESYNC_MS = 15_000;
 
 /**
  * Reports changes made by other sessions (RFC 3501 §5.2, §7.4.1). EXPUNGE only
- * when `allowExpunge`; the view keeps vanished messages until then. The folder
- * is re-read when an event said it changed, when `force` (NOOP, CHECK, IDLE),
- * or when the last look is older than RESYNC_MS.
+ * when `allowExpunge`; the view keeps vanished messages until then. With
+ * `force` (NOOP, CHECK, APPEND to the folder) or when the last look is older
+ * than RESYNC_MS, the folder is read afresh; when news is expected (an event
+ * was heard) a read that started after it will do — often one another session
+ * of the user already made (shared-folders.ts); otherwise nothing is read.
  */
 export async function syncMailbox(session: Session, allowExpunge: boolean, force = false): Promise<void> {
   const state = session.state;
   if (state.kind !== 'selected') return;
   const view = state.mailbox;
-  if (!force && !view.dirty && Date.now() - view.syncedAt < RESYNC_MS) return;
-  const snap = await state.store.open(view.name, !view.readOnly);
-  for (const line of view.sync(snap, allowExpunge, extensions(session))) await session.untagged(line);
+  let after: number;
+  if (force || Date.now() - view.syncedAt >= RESYNC_MS) after = readClock();
+  else if (view.staleSince !== null) after = view.staleSince;
+  else return;
+  const snap = await state.store.open(view.name, !view.readOnly, after);
+  // One write: the lines of one merge stay together even if another merge runs meanwhile (IDLE).
+  await session.untaggedMany(view.sync(snap, allowExpunge, extensions(session)));
 }
 
 /** RFC 7162: what CONDSTORE and QRESYNC change in this session's responses. */
