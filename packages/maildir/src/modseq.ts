@@ -186,17 +186,6 @@ export async function readModseq(dir: string): Promise<ModseqState | null> {
   return (await load(dir))?.state ?? null;
 }
 
-/** True when the state has recorded every file of `files` (as listed in `list`) with its current letters. */
-export function inStep(s: ModseqState | null, list: UidList, files: Map<string, FileRef>): boolean {
-  if (!s || s.uidValidity !== list.uidValidity || s.msgs.size !== list.uids.size) return false;
-  for (const [base, ref] of files) {
-    const uid = list.uids.get(base);
-    const e = uid === undefined ? undefined : s.msgs.get(uid);
-    if (!e || !hasLetters(ref.name, e.letters)) return false;
-  }
-  return true;
-}
-
 /** A message's modseq as recorded, if its file `name` has the recorded letters (else the change is not recorded yet). */
 export function modseqOf(s: ModseqState, uid: number, name: string): number | null {
   const e = s.msgs.get(uid);

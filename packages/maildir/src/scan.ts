@@ -35,16 +35,33 @@ async function names(dir: string): Promise<string[]> {
   }
 }
 
-export async function scanFolder(dir: string): Promise<Map<string, FileRef>> {
+/**
+ * Lists the folder. With `check`, every file kept is also passed to it (in
+ * the same pass: a 100,000-message folder is walked once, not once to list
+ * and again to compare); the result's `checked` is false as soon as one call
+ * returned false. A base seen in both new/ and cur/ may be checked twice.
+ */
+export async function scanFolder(dir: string): Promise<Map<string, FileRef>>;
+export async function scanFolder(
+  dir: string,
+  check: (base: string, name: string) => boolean,
+): Promise<{ files: Map<string, FileRef>; checked: boolean }>;
+export async function scanFolder(
+  dir: string,
+  check?: (base: string, name: string) => boolean,
+): Promise<Map<string, FileRef> | { files: Map<string, FileRef>; checked: boolean }> {
   const out = new Map<string, FileRef>();
+  let checked = true;
   for (const sub of ['new', 'cur'] as const) {
     for (const name of await names(join(dir, sub))) {
       if (UNUSABLE.test(name)) continue;
+      const base = baseOf(name);
       // cur/ wins over new/: it is the later state of a moved file.
-      out.set(baseOf(name), { sub, name });
+      out.set(base, { sub, name });
+      if (checked && check && !check(base, name)) checked = false;
     }
   }
-  return out;
+  return check ? { files: out, checked } : out;
 }
 
 /** Finds the current file of one base name, wherever another process has moved it. */

@@ -19,7 +19,7 @@ import { ensureMaildir } from './deliver.js';
 import { isMissing } from './fsutil.js';
 import { MaildirError } from './layout.js';
 import { type LockOptions, withLock } from './lock.js';
-import { inStep, MODSEQ_FILE, type ModseqState, readModseq, syncModseq } from './modseq.js';
+import { hasLetters, MODSEQ_FILE, type ModseqState, readModseq, syncModseq } from './modseq.js';
 import { compareBases, type FileRef, scanFolder } from './scan.js';
 import {
   appendUidList,
@@ -92,12 +92,6 @@ async function dirStamp(dir: string): Promise<string | null> {
 const modseqMark = (m: ModseqState): string =>
   `${m.uidValidity} ${m.highest} ${m.msgs.size} ${m.vanished.length} ${m.floor}`;
 
-function matches(list: UidList, files: Map<string, FileRef>): boolean {
-  if (list.uids.size !== files.size) return false;
-  for (const base of files.keys()) if (!list.uids.has(base)) return false;
-  return true;
-}
-
 async function folderExists(dir: string): Promise<void> {
   try {
     await stat(dir);
@@ -157,15 +151,23 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
       if (modseq === was.modseq && modseqMark(modseq) === was.mark)
         return { list: first.list, files: was.files, added: [], removed: [], modseq, known: was };
     }
-    const seen = await scanFolder(dir);
-    if (first.list && matches(first.list, seen)) {
-      // Flags changed behind our back (letters differ from the recorded ones) need the lock too.
-      const modseq = await readModseq(dir);
-      if (modseq && inStep(modseq, first.list, seen)) {
-        const known = stamp
-          ? { stamp, files: seen, list: first.list, modseq, mark: modseqMark(modseq) }
-          : undefined;
-        return { list: first.list, files: seen, added: [], removed: [], modseq, ...(known ? { known } : {}) };
+    // One pass over the listing: every file's base must be in the list and
+    // its letters the recorded ones — flags changed behind our back need the
+    // lock too. The state is read before the scan and must not move during
+    // it (it is updated in place), so all files are checked against one state.
+    const list = first.list;
+    const modseq = list ? await readModseq(dir) : null;
+    if (list && modseq && modseq.uidValidity === list.uidValidity && modseq.msgs.size === list.uids.size) {
+      const mark = modseqMark(modseq);
+      const { files: seen, checked } = await scanFolder(dir, (base, name) => {
+        const uid = list.uids.get(base);
+        const e = uid === undefined ? undefined : modseq.msgs.get(uid);
+        return e !== undefined && hasLetters(name, e.letters);
+      });
+      // Every file is listed, with its recorded letters, and no listed UID lacks a file.
+      if (checked && seen.size === list.uids.size && modseqMark(modseq) === mark) {
+        const known = stamp ? { stamp, files: seen, list, modseq, mark } : undefined;
+        return { list, files: seen, added: [], removed: [], modseq, ...(known ? { known } : {}) };
       }
     }
   }

@@ -57,3 +57,58 @@ describe('skipping the folder listing on a warm open', () => {
     expect(snap.messages.map((m) => m.uid)).toEqual([2, 3, 4]);
   });
 });
+
+// Within SETTLE_MS of a change the listing is never skipped, and the one-pass
+// check of it (sync.ts: every file's base listed, its letters the recorded
+// ones, as many files as UIDs) must catch what others did right beside our
+// own changes — also a swap that leaves the number of files the same.
+describe('the one-pass check of a fresh listing', () => {
+  it('sees foreign renames, a swap and a new/ → cur/ move made in the same instant as our own change', async () => {
+    const root = tempRoot();
+    const s = new MaildirStore({ root, host: 'test.host' });
+    for (let i = 1; i <= 4; i++) await deliverOne(root, i);
+    let snap = await s.open('INBOX');
+    expect(snap.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4]);
+    const [m1, m2, m3, m4] = snap.messages;
+    if (!m1 || !m2 || !m3 || !m4) throw new Error('missing messages');
+
+    // Our own flag change, then at once another program's rename of another message.
+    await s.setFlags('INBOX', [1], 'add', ['\\Flagged']);
+    renameSync(m2.path, join(root, 'cur', `${m2.base}:2,S`));
+    snap = await s.open('INBOX');
+    expect(snap.messages.map((m) => [m.uid, m.flags])).toEqual([
+      [1, ['\\Flagged']],
+      [2, ['\\Seen']],
+      [3, []],
+      [4, []],
+    ]);
+    const before = snap.highestModseq;
+
+    // Our change again, and a swap behind our back: one file goes, another comes — same count.
+    await s.setFlags('INBOX', [4], 'add', ['\\Answered']);
+    unlinkSync(m3.path);
+    writeFileSync(join(root, 'new', '1800000000.M1P1.admin,S=9'), 'hi there!');
+    snap = await s.open('INBOX');
+    expect(snap.messages.map((m) => m.uid)).toEqual([1, 2, 4, 5]);
+    expect(snap.messages.find((m) => m.uid === 4)?.flags).toEqual(['\\Answered']);
+    expect(snap.highestModseq).toBeGreaterThan(before);
+
+    // A new/ → cur/ move with no flags keeps the message (and its letters are still none).
+    const m5 = snap.messages.find((m) => m.uid === 5);
+    if (!m5) throw new Error('no message 5');
+    renameSync(m5.path, join(root, 'cur', `${m5.base}:2,`));
+    await s.setFlags('INBOX', [1], 'remove', ['\\Flagged']);
+    snap = await s.open('INBOX');
+    expect(snap.messages.map((m) => [m.uid, m.flags, m.recent])).toEqual([
+      [1, [], false],
+      [2, ['\\Seen'], false],
+      [4, ['\\Answered'], false],
+      [5, [], false],
+    ]);
+    // A second store (another process) sees the same.
+    const other = new MaildirStore({ root, host: 'test.host' });
+    expect((await other.open('INBOX')).messages.map((m) => [m.uid, m.flags])).toEqual(
+      snap.messages.map((m) => [m.uid, m.flags]),
+    );
+  });
+});
