@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeTempDir } from '@postamt/testkit';
@@ -65,6 +65,28 @@ describe('delivery', () => {
     });
     expect(readFileSync(r.path, 'utf8')).toBe('X-Spam-Status: No\r\nSubject: s\r\n\r\nhi\r\n');
     expect(r.size).toBe(37);
+  });
+
+  it('creates a folder only when it is missing, also a part removed after earlier deliveries', async () => {
+    const dir = join(makeTempDir('md'), 'alice');
+    const opts = { dir, time: 1700000000, host: 'h', source: Buffer.from('x') };
+    await deliver({ ...opts, deliveryKey: 'F1' });
+    expect(readdirSync(dir).sort()).toEqual(['cur', 'new', 'postamt-delivered', 'tmp']);
+    // new/ gone (the link finds no directory), then tmp/ gone (the tmp file cannot be made).
+    rmSync(join(dir, 'new'), { recursive: true });
+    const second = await deliver({ ...opts, deliveryKey: 'F2' });
+    expect(readdirSync(join(dir, 'new'))).toEqual([second.name]);
+    rmSync(join(dir, 'tmp'), { recursive: true });
+    const third = await deliver({ ...opts, deliveryKey: 'F3' });
+    expect(readdirSync(join(dir, 'new')).sort()).toEqual([second.name, third.name].sort());
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    // The day's marker directory too.
+    rmSync(join(dir, 'postamt-delivered'), { recursive: true });
+    const fourth = await deliver({ ...opts, deliveryKey: 'F4' });
+    expect(fourth.created).toBe(true);
+    expect(readdirSync(join(dir, 'postamt-delivered', String(Math.floor(1700000000 / 86400))))).toEqual([
+      '1700000000.F4.h',
+    ]);
   });
 });
 

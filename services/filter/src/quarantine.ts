@@ -5,11 +5,9 @@
 // last, so its presence means the entry is whole, and a retry that finds it
 // does nothing (idempotent like Maildir delivery).
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
+import { closeSync, constants, fsync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 export interface QuarantineEntry {
   id: string;
@@ -21,12 +19,32 @@ export interface QuarantineEntry {
   scan: unknown;
 }
 
-async function fsyncPath(path: string, flags = constants.O_RDONLY): Promise<void> {
-  const fh = await open(path, flags);
+// Metadata calls (open, write to the page cache, rename) run inline: each is a
+// few µs, a thread-pool round trip ten times that. The fsyncs wait for the
+// disk and stay on the thread pool.
+const fsyncFd = (fd: number) =>
+  new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+
+/** Writes `parts` to a new file `path` and fsyncs it. */
+async function writeDurably(path: string, parts: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
+  const fd = openSync(path, 'wx', 0o640);
   try {
-    await fh.sync();
+    for await (const part of parts) {
+      const buf = Buffer.isBuffer(part) ? part : Buffer.from(part);
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    }
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -38,29 +56,29 @@ export async function quarantine(
   dataDir: string,
   entry: QuarantineEntry,
   prefix: Buffer,
-  body: () => Readable,
+  /** The message after the rewritten header: in memory, or streamed when big. */
+  body: () => Readable | Buffer,
 ): Promise<{ path: string; created: boolean }> {
   const dir = quarantineDir(dataDir);
   const path = join(dir, entry.id);
   const meta = `${path}.json`;
-  if (
-    await stat(meta).then(
-      () => true,
-      () => false,
-    )
-  )
-    return { path, created: false };
-  await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o750 });
+  if (statSync(meta, { throwIfNoEntry: false })) return { path, created: false };
+  mkdirSync(join(dir, 'tmp'), { recursive: true, mode: 0o750 });
   const tmp = join(dir, 'tmp', `${entry.id}.${randomBytes(4).toString('hex')}`);
-  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o640 });
-  out.write(prefix);
-  await pipeline(body(), out);
-  await fsyncPath(tmp);
-  await rename(tmp, path);
+  const source = body();
+  await writeDurably(
+    tmp,
+    Buffer.isBuffer(source)
+      ? [prefix, source]
+      : (async function* () {
+          yield prefix;
+          yield* source;
+        })(),
+  );
+  renameSync(tmp, path);
   const tmpMeta = `${tmp}.json`;
-  await writeFile(tmpMeta, `${JSON.stringify(entry, null, 2)}\n`, { flag: 'wx', mode: 0o640 });
-  await fsyncPath(tmpMeta);
-  await rename(tmpMeta, meta);
-  await fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  await writeDurably(tmpMeta, [Buffer.from(`${JSON.stringify(entry, null, 2)}\n`)]);
+  renameSync(tmpMeta, meta);
+  await fsyncDirectory(dir);
   return { path, created: true };
 }

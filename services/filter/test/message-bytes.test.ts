@@ -23,11 +23,14 @@ describe('readOnce', () => {
       body,
     );
     const held = await readOnce(await spool.openMessage(id));
-    const streamed = await readOnce(await spool.openMessage(id), 100_000);
+    // How the filter reads it: the spool file in one call, the message its tail.
+    const whole = await readOnce(await spool.openMessage(id), { path: spool.pathOf(id) });
+    const streamed = await readOnce(await spool.openMessage(id), { max: 100_000 });
     expect(held.bytes?.equals(body)).toBe(true);
+    expect(whole.bytes?.equals(body)).toBe(true);
     expect(streamed.bytes).toBeNull();
     const headerEnd = body.indexOf('\r\n\r\n') + 4;
-    for (const m of [held, streamed]) {
+    for (const m of [held, whole, streamed]) {
       expect(m.size).toBe(body.length);
       expect((await buffer(m.stream())).equals(body)).toBe(true);
       expect((await headerOf(m))?.equals(body.subarray(0, headerEnd))).toBe(true);
