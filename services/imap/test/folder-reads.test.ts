@@ -7,13 +7,13 @@
 // before it was issued.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MailEvent } from '@postamt/maildir';
-import { LineClient } from '@postamt/testkit';
+import type { LineClient } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaildirAdapter } from '../src/mail-store.js';
 import type { MailboxSnapshot } from '../src/store.js';
+import { aliceSession, claimAll, endIdle, heard, idleIn, MSG } from './alice-sessions.js';
 import { startEnv, type TestEnv } from './env.js';
-import { ImapClient } from './imap-client.js';
+import type { ImapClient } from './imap-client.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -24,34 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.stop();
 });
-
-const USER = 'alice@example.test';
-const MSG = (n: number) => `From: a@example.net\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
-
-async function login(): Promise<LineClient> {
-  const c = await LineClient.connect(env.server.port);
-  await c.expect(/^\* OK/);
-  await c.command('a LOGIN alice@example.test secret', /^a OK/);
-  return c;
-}
-
-/** Takes \Recent off the folder's messages (a first SELECT claims them), so later lines read plainly. */
-async function claimAll(folder: string): Promise<void> {
-  const c = await login();
-  await c.command(`s SELECT ${folder}`, /^s OK/);
-  c.close();
-}
-
-/** Resolves when this process has heard an event of `type` (after the sessions, which listen first). */
-function heard(type: MailEvent['type']): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = env.events.watch(USER, (e) => {
-      if (e.type !== type) return;
-      stop();
-      resolve();
-    });
-  });
-}
 
 /** A message put straight into the folder's new/ (tmp/ first, as Maildir wants), with no event published. */
 function writeBehind(folder: string, n: number): void {
@@ -66,15 +38,8 @@ describe('IDLE sessions of a folder', () => {
   it('hear a change no event announced after one poll, all from one read of the folder', async () => {
     const N = 10;
     await env.put('alice', MSG(0), 'Polled');
-    await claimAll('Polled');
-    const clients: LineClient[] = [];
-    for (let i = 0; i < N; i++) {
-      const c = await login();
-      await c.command('s SELECT Polled', /^s OK/);
-      c.send('i IDLE');
-      await c.expect(/^\+ idling/);
-      clients.push(c);
-    }
+    await claimAll(env, 'Polled');
+    const clients: LineClient[] = await idleIn(env, 'Polled', N);
     // Once a read has found the new message, later reads of the folder are held back until every
     // session has heard: so all of them heard it from that one read.
     const open = MaildirAdapter.prototype.open;
@@ -100,31 +65,20 @@ describe('IDLE sessions of a folder', () => {
       reads.mockRestore();
     }
     // RFC 3501 §2.3.2: the poll's read claimed the message for exactly one of them.
-    let recent = 0;
-    for (const c of clients) {
-      c.send('DONE');
-      if ((await c.expect(/^(\* 1 RECENT|i OK)/)) === '* 1 RECENT') {
-        recent++;
-        await c.expect(/^i OK/);
-      }
-    }
-    expect(recent).toBe(1);
-    for (const c of clients) c.close();
+    expect(await endIdle(clients)).toBe(1);
   });
 });
 
 describe('selected sessions not in IDLE', () => {
   async function session(): Promise<ImapClient> {
-    const c = await ImapClient.connect(env.server.port);
-    await c.readResponse();
-    expect((await c.command('a', 'LOGIN alice@example.test secret')).tagged).toMatch(/^a OK/);
+    const c = await aliceSession(env);
     expect((await c.command('s', 'SELECT Reused')).tagged).toMatch(/^s OK/);
     return c;
   }
 
   it('reuse a read that started after the event they heard, and still see every earlier change', async () => {
     await env.put('alice', MSG(0), 'Reused');
-    await claimAll('Reused');
+    await claimAll(env, 'Reused');
     const a = await session();
     const b = await session();
     const c = await session();
@@ -133,7 +87,7 @@ describe('selected sessions not in IDLE', () => {
     const count = () => reads.mock.calls.filter(([name]) => name === 'Reused').length;
     try {
       // A new message: every session hears the event; a's next command reads, the others reuse it.
-      let news = heard('new');
+      let news = heard(env, 'new');
       await env.put('alice', MSG(1), 'Reused');
       await news;
       for (const s of [a, b, c, d])
@@ -142,7 +96,7 @@ describe('selected sessions not in IDLE', () => {
 
       // d flags the new message. b heard of it before its next command: it must not take the read
       // a made before the change; c, after b, takes b's.
-      news = heard('flags');
+      news = heard(env, 'flags');
       expect((await d.command('t', 'STORE 2 +FLAGS.SILENT (\\Flagged)')).tagged).toMatch(/^t OK/);
       await news;
       const before = count();

@@ -3,12 +3,10 @@
 // sequence numbers — an expunge by one is told to another only where RFC 3501
 // §7.4.1 allows — flag changes reach the others numbered in their own
 // sequence, and a new message wakes N IDLE sessions with one folder read.
-import type { MailEvent } from '@postamt/maildir';
-import { LineClient } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaildirAdapter } from '../src/mail-store.js';
+import { aliceSession, claimAll, endIdle, heard, idleIn, MSG } from './alice-sessions.js';
 import { startEnv, type TestEnv } from './env.js';
-import { ImapClient } from './imap-client.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -18,50 +16,22 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const USER = 'alice@example.test';
-const MSG = (n: number) => `From: a@example.net\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
-
-async function session(): Promise<ImapClient> {
-  const c = await ImapClient.connect(env.server.port);
-  await c.readResponse();
-  expect((await c.command('a', 'LOGIN alice@example.test secret')).tagged).toMatch(/^a OK/);
-  return c;
-}
-
-/** Takes \Recent off the folder's messages (a first SELECT claims them), so later flags read plainly. */
-async function claimAll(folder: string): Promise<void> {
-  const c = await session();
-  await c.command('s', `SELECT ${folder}`);
-  c.close();
-}
-
-/** Resolves when this process has heard an event of `type` (after the sessions, which listen first). */
-function heard(type: MailEvent['type']): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = env.events.watch(USER, (e) => {
-      if (e.type !== type) return;
-      stop();
-      resolve();
-    });
-  });
-}
-
 describe('sessions sharing a folder', () => {
   it('keep their own sequence numbers until each may be told of an expunge', async () => {
     for (let i = 1; i <= 5; i++) await env.put('alice', MSG(i), 'Shared');
-    await claimAll('Shared');
-    const a = await session();
-    const b = await session();
+    await claimAll(env, 'Shared');
+    const a = await aliceSession(env);
+    const b = await aliceSession(env);
     expect((await a.command('s', 'SELECT Shared')).untagged).toContain('* 5 EXISTS');
     expect((await b.command('s', 'SELECT Shared')).untagged).toContain('* 5 EXISTS');
 
     // b deletes message 2 and is told at once.
     await b.command('d', 'STORE 2 +FLAGS.SILENT (\\Deleted)');
-    let expunged = heard('expunge');
+    let expunged = heard(env, 'expunge');
     expect((await b.command('e', 'EXPUNGE')).untagged).toBe('* 2 EXPUNGE\r\n');
     await expunged;
     // b flags UID 4 — its number 3.
-    const flagged = heard('flags');
+    const flagged = heard(env, 'flags');
     expect((await b.command('f', 'STORE 3 +FLAGS.SILENT (\\Flagged)')).tagged).toMatch(/^f OK/);
     await flagged;
 
@@ -72,7 +42,7 @@ describe('sessions sharing a folder', () => {
     expect(fetch.untagged).toContain('* 5 FETCH (UID 5)\r\n');
     expect(fetch.untagged).toContain('* 4 FETCH (FLAGS (\\Flagged))\r\n');
     expect((await a.command('h', 'SEARCH FLAGGED')).untagged).toBe('* SEARCH 4\r\n');
-    const seen = heard('flags');
+    const seen = heard(env, 'flags');
     const store = await a.command('i', 'STORE 5 +FLAGS (\\Seen)');
     expect(store.untagged).toBe('* 5 FETCH (FLAGS (\\Seen))\r\n');
     await seen;
@@ -86,7 +56,7 @@ describe('sessions sharing a folder', () => {
 
     // An expunge by a while b is in a UID command: UID commands may be told (RFC 3501 §7.4.1).
     await a.command('d', 'STORE 1 +FLAGS.SILENT (\\Deleted)');
-    expunged = heard('expunge');
+    expunged = heard(env, 'expunge');
     expect((await a.command('e', 'EXPUNGE')).untagged).toBe('* 1 EXPUNGE\r\n');
     await expunged;
     const uidFetch = await b.command('v', 'UID FETCH 1:* (FLAGS)');
@@ -101,17 +71,8 @@ describe('sessions sharing a folder', () => {
   it('wakes N IDLE sessions of a folder with one read of it per new message', async () => {
     const N = 20;
     await env.put('alice', MSG(0), 'Many');
-    await claimAll('Many');
-    const clients: LineClient[] = [];
-    for (let i = 0; i < N; i++) {
-      const c = await LineClient.connect(env.server.port);
-      await c.expect(/^\* OK/);
-      await c.command('a LOGIN alice@example.test secret', /^a OK/);
-      await c.command('s SELECT Many', /^s OK/);
-      c.send('i IDLE');
-      await c.expect(/^\+ idling/);
-      clients.push(c);
-    }
+    await claimAll(env, 'Many');
+    const clients = await idleIn(env, 'Many', N);
     const reads = vi.spyOn(MaildirAdapter.prototype, 'open');
     try {
       await env.put('alice', MSG(1), 'Many');
@@ -121,15 +82,6 @@ describe('sessions sharing a folder', () => {
       reads.mockRestore();
     }
     // RFC 3501 §2.3.2: the one read claimed the message for exactly one session.
-    let recent = 0;
-    for (const c of clients) {
-      c.send('DONE');
-      if ((await c.expect(/^(\* 1 RECENT|i OK)/)) === '* 1 RECENT') {
-        recent++;
-        await c.expect(/^i OK/);
-      }
-    }
-    expect(recent).toBe(1);
-    for (const c of clients) c.close();
+    expect(await endIdle(clients)).toBe(1);
   });
 });
