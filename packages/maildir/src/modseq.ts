@@ -51,6 +51,35 @@ export interface ModseqState {
   msgs: Map<number, ModseqEntry>;
   /** Expunged [UID, modseq], ascending modseq. */
   vanished: Array<[number, number]>;
+  /**
+   * In memory only: the UIDs given a modseq (changed, new or expunged) since
+   * this state was loaded, as UID, modseq pairs, ascending modseq; complete
+   * above `loggedFrom`. Lets an open find the few messages that changed since
+   * the last one without comparing them all (changedSince).
+   */
+  log?: number[];
+  loggedFrom?: number;
+}
+
+/** Pairs kept in ModseqState.log; older ones are dropped half at a time. */
+const LOG_KEEP = 4096;
+
+function logChange(s: ModseqState, uid: number, modseq: number): void {
+  if (!s.log) return;
+  if (s.log.length >= 4 * LOG_KEEP) {
+    s.loggedFrom = s.log[2 * LOG_KEEP - 1] as number;
+    s.log.splice(0, 2 * LOG_KEEP);
+  }
+  s.log.push(uid, modseq);
+}
+
+/** UIDs (maybe repeated) given a modseq above `since`; null when the log does not go back that far. */
+export function changedSince(s: ModseqState, since: number): number[] | null {
+  const log = s.log;
+  if (!log || s.loggedFrom === undefined || since < s.loggedFrom) return null;
+  const out: number[] = [];
+  for (let i = log.length - 2; i >= 0 && (log[i + 1] as number) > since; i -= 2) out.push(log[i] as number);
+  return out;
 }
 
 interface Parsed {
@@ -104,11 +133,13 @@ function applyLines(p: Parsed, text: string): boolean {
       if (!Number.isSafeInteger(uid) || uid < 1) return false;
       s.msgs.delete(uid);
       s.vanished.push([uid, modseq]);
+      logChange(s, uid, modseq);
     } else {
       const sp2 = rest.indexOf(' ');
       const uid = Number(sp2 < 0 ? rest : rest.slice(0, sp2));
       if (!Number.isSafeInteger(uid) || uid < 1) return false;
       s.msgs.set(uid, { modseq, letters: sp2 < 0 ? '' : rest.slice(sp2 + 1) });
+      logChange(s, uid, modseq);
     }
     if (modseq > s.highest) s.highest = modseq;
   }
@@ -126,7 +157,11 @@ function parse(text: string): Parsed | null {
     vanished: [],
   };
   const p: Parsed = { state, records: 0, size: nl + 1, partial: false };
-  return applyLines(p, text.slice(nl + 1)) ? p : null;
+  if (!applyLines(p, text.slice(nl + 1))) return null;
+  // What was on disk at load is the base line, not a change.
+  state.log = [];
+  state.loggedFrom = state.highest;
+  return p;
 }
 
 function serialize(s: ModseqState): string {
@@ -260,9 +295,11 @@ async function record(dir: string, p: Parsed, changes: readonly ModseqChange[]):
     if (c.letters === null) {
       s.msgs.delete(c.uid);
       s.vanished.push([c.uid, modseq]);
+      logChange(s, c.uid, modseq);
       lines.push(`${modseq} -${c.uid}\n`);
     } else {
       s.msgs.set(c.uid, { modseq, letters: c.letters });
+      logChange(s, c.uid, modseq);
       lines.push(`${modseq} ${c.uid} ${c.letters}\n`);
     }
   }
@@ -309,7 +346,15 @@ export async function syncModseq(
       const ref = files.get(base);
       msgs.set(uid, { modseq: highest, letters: ref && !only ? lettersOf(ref.name) : UNKNOWN });
     }
-    const s: ModseqState = { uidValidity: list.uidValidity, floor: highest, highest, msgs, vanished: [] };
+    const s: ModseqState = {
+      uidValidity: list.uidValidity,
+      floor: highest,
+      highest,
+      msgs,
+      vanished: [],
+      log: [],
+      loggedFrom: highest,
+    };
     return (await rewrite(dir, s)).state;
   }
   const s = p.state;

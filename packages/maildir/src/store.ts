@@ -36,6 +36,7 @@ import { folderDir, folderDiskName, isInbox, MaildirError, SEPARATOR } from './l
 import { parseName, sizeInName } from './list.js';
 import { type LockOptions, withLock } from './lock.js';
 import {
+  changedSince,
   expungedSince,
   hasLetters,
   lettersOf,
@@ -46,10 +47,11 @@ import {
   recordChanges,
 } from './modseq.js';
 import { checkQuota, folderUsage, type QuotaLimit, recordQuota } from './quota.js';
+import { readInline } from './read-inline.js';
 import { defaultHost, linkCopy, makeBase, nameTime, safeHost, saveMessage, targetName } from './save.js';
-import { type FileRef, scanFolder } from './scan.js';
+import { diffListings, type FileRef, type Listing, scanFolder } from './scan.js';
 import { readSubscriptions, updateSubscriptions } from './subscriptions.js';
-import { type KnownScan, syncFolder } from './sync.js';
+import { type Checked, type KnownScan, syncFolder } from './sync.js';
 import type {
   AppendOptions,
   CopyResult,
@@ -90,6 +92,10 @@ interface FolderState {
   known?: KnownScan;
   /** The messages of the last open: all of them reused while `known` is the same, else message by message (openNow). */
   opened?: Opened;
+  /** The listing `files` was made from (not updated by in-place changes to `files`; none after a partial sync). */
+  listing?: Listing;
+  /** Lets the next sync check only what changed since (sync.ts Checked); its list is `list`. */
+  checked?: Checked;
 }
 
 /** What the last open of a folder made, for the next (openNow). */
@@ -101,6 +107,16 @@ interface Opened {
   /** In the UID list's order, with the file name each was made from. */
   messages: MessageInfo[];
   names: string[];
+  /** The state's listing and highest modseq when the messages were made (changedOnly). */
+  listing: Listing | undefined;
+  highest: number;
+}
+
+/** Messages made by openNow, and those of them whose size or date must still be looked up. */
+interface Made {
+  messages: MessageInfo[];
+  names: string[];
+  unknown: MessageInfo[];
 }
 
 const readFileNative = promisify(readFileCb);
@@ -110,6 +126,25 @@ const SUMMARY_READERS = 8;
 
 /** A keyword table as one comparable string (slot numbers matter: they are the file name letters). */
 const keywordsKey = (table: KeywordTable): string => table.map((k, i) => `${i} ${k}`).join('\n');
+
+/** The first index of messages (ascending by UID) whose UID is not below `uid`. */
+function lowerBound(messages: readonly MessageInfo[], uid: number): number {
+  let lo = 0;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((messages[mid] as MessageInfo).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The arrays one after another (concat of a few thousand at a time: spread arguments are limited). */
+function joined<T>(parts: T[][]): T[] {
+  let out: T[] = [];
+  for (let i = 0; i < parts.length; i += 4096) out = out.concat(...parts.slice(i, i + 4096));
+  return out;
+}
 
 const canonical = (folder: string) => (isInbox(folder) ? 'INBOX' : folder);
 
@@ -245,6 +280,9 @@ export class MaildirStore implements MailStore {
       // Without a known state to add them to, a full sync is as cheap as any.
       ...(placed && prev ? { placed } : {}),
       ...(prev?.known ? { known: prev.known } : {}),
+      ...(prev?.checked && prev.checked.list === prev.list
+        ? { checked: prev.checked, byUid: prev.byUid }
+        : {}),
     });
     prev = this.states.get(dir);
     const placedFiles = r.partial ? r.files : null;
@@ -278,6 +316,9 @@ export class MaildirStore implements MailStore {
     if (prev?.prunedFor === r.list) state.prunedFor = r.list;
     if (r.known && r.known.files === r.files) state.known = r.known;
     if (prev?.opened) state.opened = prev.opened;
+    if (r.listing && !r.partial) state.listing = r.listing;
+    const checked = r.checked ?? (prev?.checked?.list === r.list && !r.partial ? prev.checked : undefined);
+    if (checked) state.checked = checked;
     this.states.set(dir, state);
     return state;
   }
@@ -331,17 +372,16 @@ export class MaildirStore implements MailStore {
     const was = s.opened;
     if (was?.known && was.known === s.known && was.list === s.list && was.keywords === keywordsKey(table))
       return this.snapshot(folder, s, table, was.messages);
-    let messages: MessageInfo[] = [];
-    let names: string[] = [];
-    let unknown: MessageInfo[] = [];
-    let settled = false;
-    for (let round = 0; ; round++) {
+    let made = was ? this.changedOnly(s, table, was) : null;
+    let settled = made !== null;
+    let highest = s.modseq.highest;
+    for (let round = 0; !made; round++) {
       // A file renamed since the sync recorded it (seen by a lookup since) would pair
       // new flags with an old modseq: sync again until they agree (a few rounds at most).
       let inStep = true;
-      messages = [];
-      names = [];
-      unknown = [];
+      const messages: MessageInfo[] = [];
+      const names: string[] = [];
+      const unknown: MessageInfo[] = [];
       // Messages with the same letters share one (read-only) flags array.
       const flagsOf = new Map<string, string[]>();
       // A message whose file name, modseq and keyword table are as at the last open is
@@ -367,35 +407,21 @@ export class MaildirStore implements MailStore {
             continue;
           }
         }
-        const letters = lettersOf(ref.name);
-        const nameSize = sizeInName(base);
-        const cached = s.index.get(base, nameSize);
-        const time = cached?.date ?? nameTime(base);
-        if (e?.letters !== letters) inStep = false;
-        let flags = flagsOf.get(letters);
-        if (!flags) {
-          flags = lettersToFlags(letters, table);
-          flagsOf.set(letters, flags);
-        }
-        const m: MessageInfo = {
-          uid,
-          base,
-          path: `${s.dir}/${ref.sub}/${ref.name}`,
-          size: cached?.size ?? nameSize ?? -1,
-          flags,
-          internalDate: new Date(time ?? 0),
-          recent: ref.sub === 'new',
-          modseq: e?.modseq ?? s.modseq.highest,
-        };
-        if (!cached) unknown.push(m);
+        if (e?.letters !== lettersOf(ref.name)) inStep = false;
+        const m = this.message(s, table, flagsOf, uid, base, ref, e, unknown);
         messages.push(m);
         names.push(ref.name);
       }
-      settled = inStep;
-      if (inStep || round >= 2) break;
+      highest = s.modseq.highest;
+      if (inStep || round >= 2) {
+        made = { messages, names, unknown };
+        settled = inStep;
+        break;
+      }
       s = await this.sync(folder);
       table = await readKeywords(s.dir);
     }
+    const { messages, names, unknown } = made;
     // Only files without size or date in their name are stat()ed, and only once: the index remembers.
     await mapLimit(unknown, 16, async (m) => {
       const needStat = m.size < 0 || nameTime(m.base) === null;
@@ -421,8 +447,105 @@ export class MaildirStore implements MailStore {
         keywords: keywordsKey(table),
         messages,
         names,
+        listing: s.listing,
+        highest,
       };
     return this.snapshot(folder, s, table, messages);
+  }
+
+  /** One message as the files, the index and the modseqs have it now; added to `unknown` when not in the index. */
+  private message(
+    s: FolderState,
+    table: KeywordTable,
+    flagsOf: Map<string, string[]>,
+    uid: number,
+    base: string,
+    ref: FileRef,
+    e: { modseq: number } | undefined,
+    unknown: MessageInfo[],
+  ): MessageInfo {
+    const letters = lettersOf(ref.name);
+    const nameSize = sizeInName(base);
+    const cached = s.index.get(base, nameSize);
+    const time = cached?.date ?? nameTime(base);
+    let flags = flagsOf.get(letters);
+    if (!flags) {
+      flags = lettersToFlags(letters, table);
+      flagsOf.set(letters, flags);
+    }
+    const m: MessageInfo = {
+      uid,
+      base,
+      path: `${s.dir}/${ref.sub}/${ref.name}`,
+      size: cached?.size ?? nameSize ?? -1,
+      flags,
+      internalDate: new Date(time ?? 0),
+      recent: ref.sub === 'new',
+      modseq: e?.modseq ?? s.modseq.highest,
+    };
+    if (!cached) unknown.push(m);
+    return m;
+  }
+
+  /**
+   * The messages of `s` made from those of the last open `was`, walking only
+   * what changed since: files that differ between the two listings and UIDs
+   * that got a modseq. Every other message is the same MessageInfo (sessions
+   * share the array and compare the objects). After 100 flag changes and
+   * expunges in a 100,000-message folder that is 100 messages made and no
+   * lookups for the rest. Null when it cannot be told that way (no listings,
+   * another UIDVALIDITY or keyword table, many changes, a log that does not
+   * go back far enough, or a file not in step with its modseq): then openNow
+   * compares every message.
+   */
+  private changedOnly(s: FolderState, table: KeywordTable, was: Opened): Made | null {
+    if (!was.listing || !s.listing || was.list.uidValidity !== s.list.uidValidity) return null;
+    if (was.keywords !== keywordsKey(table)) return null;
+    const limit = Math.max(64, was.messages.length >> 4);
+    const bases = diffListings(was.listing, s.listing, limit);
+    const logged = bases ? changedSince(s.modseq, was.highest) : null;
+    if (!bases || !logged || logged.length > 2 * limit) return null;
+    // UID → base of every message to make again, or to drop when its base is no longer listed.
+    const redo = new Map<number, string>();
+    for (const base of bases) {
+      const uid = s.list.uids.get(base) ?? was.list.uids.get(base);
+      if (uid !== undefined) redo.set(uid, base);
+    }
+    for (const uid of logged) {
+      if (redo.has(uid)) continue;
+      const at = lowerBound(was.messages, uid);
+      const base = s.byUid.get(uid) ?? (was.messages[at]?.uid === uid ? was.messages[at]?.base : undefined);
+      if (base !== undefined) redo.set(uid, base);
+    }
+    // The unchanged runs between the changed messages are copied whole (a few hundred copies, not 100,000 pushes).
+    const parts: MessageInfo[][] = [];
+    const nameParts: string[][] = [];
+    const unknown: MessageInfo[] = [];
+    const flagsOf = new Map<string, string[]>();
+    // False: not as synced (a file not in step with its modseq, a base with another UID).
+    const make = (uid: number): boolean => {
+      const base = redo.get(uid) as string;
+      const now = s.list.uids.get(base);
+      if (now === undefined) return !s.files.has(base);
+      const ref = s.files.get(base);
+      const e = s.modseq.msgs.get(uid);
+      if (now !== uid || !ref || !e || !hasLetters(ref.name, e.letters)) return false;
+      parts.push([this.message(s, table, flagsOf, uid, base, ref, e, unknown)]);
+      nameParts.push([ref.name]);
+      return true;
+    };
+    let from = 0;
+    for (const uid of [...redo.keys()].sort((a, b) => a - b)) {
+      const at = lowerBound(was.messages, uid);
+      parts.push(was.messages.slice(from, at));
+      nameParts.push(was.names.slice(from, at));
+      from = was.messages[at]?.uid === uid ? at + 1 : at;
+      if (!make(uid)) return null;
+    }
+    parts.push(was.messages.slice(from));
+    nameParts.push(was.names.slice(from));
+    const out: Made = { messages: joined(parts), names: joined(nameParts), unknown };
+    return out.messages.length === s.list.uids.size ? out : null;
   }
 
   private snapshot(
@@ -510,7 +633,9 @@ export class MaildirStore implements MailStore {
     let ref = hit?.ref ?? null;
     for (let attempt = 0; hit && ref && attempt < 5; attempt++) {
       try {
-        return await readFileNative(join(hit.s.dir, ref.sub, ref.name));
+        const path = join(hit.s.dir, ref.sub, ref.name);
+        // A file in the page cache on the spot; large ones (or after a slow disk read) in the pool.
+        return readInline(path) ?? (await readFileNative(path));
       } catch (e) {
         if (!isMissing(e)) throw e;
         ref = await this.moved(hit.s, hit.base, ref);
