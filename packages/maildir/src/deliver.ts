@@ -26,7 +26,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDirInline, fsyncFd, isMissing } from './fsutil.js';
-import { appendIndexEntries, SUMMARY_FILE } from './index-cache.js';
+import { appendIndexEntriesSync, SUMMARY_FILE } from './index-cache.js';
 import { MaildirError } from './layout.js';
 import { checkQuota, type QuotaLimit, recordQuota } from './quota.js';
 import type { Indexer } from './types.js';
@@ -226,7 +226,7 @@ function unlinkQuietly(path: string): void {
 async function indexDelivered(dir: string, name: string, date: number, bytes: Buffer, indexer: Indexer) {
   try {
     const summary = await indexer(bytes);
-    await appendIndexEntries(dir, SUMMARY_FILE, [[name, { size: bytes.length, date, summary }]]);
+    appendIndexEntriesSync(dir, SUMMARY_FILE, [[name, { size: bytes.length, date, summary }]]);
   } catch {
     // Only a cache: the reader computes what is missing.
   }

@@ -18,7 +18,6 @@ import {
   openSync,
   readSync,
   renameSync,
-  unlinkSync,
   write,
 } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
@@ -193,7 +192,7 @@ export interface SpoolOptions {
    * thread wake-ups that showed as a large share of the intake's CPU under load; on a
    * network filesystem each is a round trip that would stall the whole event loop, so
    * the default is the pool. Writes and fsyncs always go to the pool. Also reading a
-   * file's head (read, openMessage) and remove's unlink.
+   * file's head (read, openMessage); unlinking always goes to the pool (it waits on the journal).
    */
   inlineMetadata?: boolean;
 }
@@ -365,8 +364,9 @@ export class Spool {
   /** Deletes a spooled message once every recipient is taken care of. Idempotent. */
   async remove(id: string): Promise<void> {
     try {
-      if (this.inlineMetadata) unlinkSync(this.pathOf(id));
-      else await unlink(this.pathOf(id));
+      // Always in the pool: unlinking waits on the journal like creating does (≈4.6 ms per
+      // message in the filter's profile when done on the spot, stalling its other jobs).
+      await unlink(this.pathOf(id));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       return;

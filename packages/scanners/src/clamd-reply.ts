@@ -25,9 +25,13 @@ export interface ClamdResult {
 const LIMITS = /^Heuristics\.Limits\.Exceeded/;
 
 export function parseClamdReply(raw: string): ClamdResult {
-  const text = raw.replace(/\0+$/, '').trim();
-  // "stream: " on INSTREAM; an id prefix ("1: stream: ...") with IDSESSION.
-  const body = text.replace(/^(?:\d+: )?stream: /, '');
+  // An id prefix ("1: stream: ...") with IDSESSION says nothing about the message: dropped.
+  const text = raw
+    .replace(/\0+$/, '')
+    .trim()
+    .replace(/^\d+: /, '');
+  // "stream: " on INSTREAM.
+  const body = text.replace(/^stream: /, '');
   if (body === 'OK') return { status: 'clean', raw: text };
   const found = /^(.+) FOUND$/.exec(body);
   if (found) {

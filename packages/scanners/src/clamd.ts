@@ -6,9 +6,11 @@
 // ERROR and we would learn nothing. We send the first `maxBytes`, end the
 // stream, and report `limit` (with `truncated`) unless that prefix is infected,
 // so a policy decides what an unscannable tail means.
+// Scans go over clamd sessions kept open between messages (clamd-session.ts).
 // Every outcome is a value; nothing throws.
 import type { Readable } from 'node:stream';
 import { type ClamdResult, parseClamdReply } from './clamd-reply.js';
+import { ClamdSessionPool } from './clamd-session.js';
 import { type Deadlines, defaultDeadlines, type Endpoint } from './deadlines.js';
 import { type ExchangeResult, exchange } from './exchange.js';
 
@@ -21,6 +23,9 @@ export interface ClamdOptions extends Endpoint {
 }
 
 const NUL_TERMINATED = (b: Buffer) => b.includes(0);
+const INSTREAM = Buffer.from('zINSTREAM\0');
+/** A zero-length chunk: end of the stream. */
+const END_OF_STREAM = Buffer.alloc(4);
 
 function frame(data: Buffer): Buffer {
   const len = Buffer.alloc(4);
@@ -37,12 +42,19 @@ export class ClamdClient {
   private readonly deadlines: Deadlines;
   private readonly maxBytes: number;
   private readonly chunkBytes: number;
+  private readonly sessions: ClamdSessionPool;
 
   constructor(opts: ClamdOptions) {
     this.endpoint = { host: opts.host, port: opts.port };
     this.deadlines = { ...defaultDeadlines, ...opts.deadlines };
     this.maxBytes = opts.maxBytes ?? 25 * 1024 * 1024;
     this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    this.sessions = new ClamdSessionPool(this.endpoint, this.deadlines);
+  }
+
+  /** Closes the idle clamd sessions. */
+  close(): void {
+    this.sessions.close();
   }
 
   /** zPING → PONG: true when clamd answers within the deadlines. */
@@ -60,34 +72,32 @@ export class ClamdClient {
 
   /** Scans a message. `source` is consumed (and destroyed if not read to the end). */
   async scan(source: Readable | Buffer): Promise<ClamdResult> {
-    let sent = 0;
     let truncated = false;
     // A source that fails while we are not reading it (say, the connection was
     // refused first) must not become an unhandled 'error' event.
     if (!Buffer.isBuffer(source)) source.on('error', () => {});
-    const r = await exchange({
-      endpoint: this.endpoint,
-      deadlines: this.deadlines,
-      complete: NUL_TERMINATED,
-      send: async (write) => {
-        if (!(await write(Buffer.from('zINSTREAM\0')))) return;
-        const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
-        for await (const raw of chunks) {
-          let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-          if (sent + chunk.length > this.maxBytes) {
-            chunk = chunk.subarray(0, this.maxBytes - sent);
-            truncated = true;
-          }
-          for (let i = 0; i < chunk.length; i += this.chunkBytes) {
-            const part = chunk.subarray(i, i + this.chunkBytes);
-            if (!(await write(frame(part)))) return;
-            sent += part.length;
-          }
-          if (truncated) break;
+    const send = async (write: (chunk: Buffer) => Promise<boolean>) => {
+      let sent = 0;
+      truncated = false;
+      if (!(await write(INSTREAM))) return;
+      const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
+      for await (const raw of chunks) {
+        let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+        if (sent + chunk.length > this.maxBytes) {
+          chunk = chunk.subarray(0, this.maxBytes - sent);
+          truncated = true;
         }
-        await write(Buffer.alloc(4)); // zero-length chunk: end of stream
-      },
-    });
+        for (let i = 0; i < chunk.length; i += this.chunkBytes) {
+          const part = chunk.subarray(i, i + this.chunkBytes);
+          if (!(await write(frame(part)))) return;
+          sent += part.length;
+        }
+        if (truncated) break;
+      }
+      await write(END_OF_STREAM);
+    };
+    // A Buffer can be sent again: on a fresh connection when a reused session turns out closed.
+    const r = await this.sessions.request(send, Buffer.isBuffer(source));
     if (!Buffer.isBuffer(source)) source.destroy();
     if (!r.ok) return failure(r);
     const result = parseClamdReply(r.reply.toString('latin1'));

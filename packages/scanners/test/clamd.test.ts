@@ -15,6 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClamdClient } from '../src/clamd.js';
 import { parseClamdReply } from '../src/clamd-reply.js';
+import { startRelay } from './relay.js';
 import { startStub } from './silent-server.js';
 
 let clamd: ClamdServer;
@@ -97,6 +98,8 @@ describe('ClamdClient against clamd', () => {
       const unc = new ClamdClient({ host: small.host, port: small.port, maxBytes: 10 * 1024 * 1024 });
       const r = await unc.scan(Buffer.alloc(3 * 1024 * 1024, 0x61));
       expect(['limit', 'error']).toContain(r.status);
+      // The session that saw the error is dropped; the next scan gets a fresh one.
+      expect(await unc.scan(textMessage(`x ${EICAR}`))).toMatchObject({ status: 'infected' });
     } finally {
       await small.stop();
     }
@@ -109,6 +112,54 @@ describe('ClamdClient against clamd', () => {
     const rs = await Promise.all(msgs.map((m) => client.scan(m)));
     expect(rs.filter((r) => r.status === 'infected')).toHaveLength(10);
     expect(rs.filter((r) => r.status === 'clean')).toHaveLength(30);
+  });
+});
+
+describe('ClamdClient sessions (IDSESSION)', () => {
+  it('scans in a row share one connection', async () => {
+    const relay = await startRelay(clamd);
+    const c = new ClamdClient({ host: '127.0.0.1', port: relay.port });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const r = await c.scan(i % 2 ? textMessage(`x ${EICAR}`) : textMessage(`hello ${i}`));
+        expect(r.status, `scan ${i}`).toBe(i % 2 ? 'infected' : 'clean');
+      }
+      expect(relay.accepted).toBe(1);
+    } finally {
+      c.close();
+      await relay.close();
+    }
+  });
+
+  it('a session the server dropped while idle is retried once on a fresh connection', async () => {
+    const relay = await startRelay(clamd);
+    const c = new ClamdClient({ host: '127.0.0.1', port: relay.port });
+    try {
+      expect(await c.scan(textMessage('first'))).toMatchObject({ status: 'clean' });
+      relay.dropAtNextRequest();
+      expect(await c.scan(textMessage(`second ${EICAR}`))).toMatchObject({ status: 'infected' });
+      expect(relay.accepted).toBe(2);
+      expect(await c.scan(textMessage('third'))).toMatchObject({ status: 'clean' });
+      expect(relay.accepted).toBe(2);
+    } finally {
+      c.close();
+      await relay.close();
+    }
+  });
+
+  it('a streamed message goes on a fresh connection (it could not be sent twice)', async () => {
+    const relay = await startRelay(clamd);
+    const c = new ClamdClient({ host: '127.0.0.1', port: relay.port });
+    try {
+      expect(await c.scan(textMessage('first'))).toMatchObject({ status: 'clean' });
+      relay.dropAtNextRequest();
+      const r = await c.scan(Readable.from([textMessage(`streamed ${EICAR}`)]));
+      expect(r).toMatchObject({ status: 'infected' });
+      expect(relay.accepted).toBe(2);
+    } finally {
+      c.close();
+      await relay.close();
+    }
   });
 });
 

@@ -12,8 +12,11 @@ import { processLearn } from './learn.js';
 import { filterMetrics } from './metrics.js';
 import { processMessage } from './process-message.js';
 import { RedisBounceIds } from './refuse-submission.js';
-import { RedisTrainingCounts, SpamUsers } from './spam-user.js';
+import { CachedTrainingCounts, RedisTrainingCounts, SpamUsers } from './spam-user.js';
 import { RedisVerdictStore } from './verdict-store.js';
+
+/** How long a user's training counts are reused before Redis is asked again. */
+const TRAINING_COUNTS_TTL_MS = 30_000;
 
 async function main(): Promise<void> {
   const config = loadFilterConfig();
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
         siteUser: config.spamdSiteUser,
         min: { spam: config.bayesMinSpam, ham: config.bayesMinHam },
       },
-      new RedisTrainingCounts(redis),
+      new CachedTrainingCounts(new RedisTrainingCounts(redis), TRAINING_COUNTS_TTL_MS),
     ),
   };
   const registry = createRegistry('filter');
@@ -122,6 +125,7 @@ async function main(): Promise<void> {
     async () => {
       await Promise.all([worker.close(), learner.close()]);
       await ops.close();
+      scanners.clamd.close();
       await deps.queues.close();
       redis.disconnect();
     },

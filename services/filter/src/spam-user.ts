@@ -90,6 +90,39 @@ export class RedisTrainingCounts implements TrainingCounts {
   }
 }
 
+/**
+ * Counts remembered for `ttlMs`: a single-recipient message otherwise costs a
+ * Redis round trip for numbers that change only when the user trains. What
+ * this process records drops its entry at once; another process's training is
+ * seen within `ttlMs` (the switch to the user's store comes that much later).
+ */
+export class CachedTrainingCounts implements TrainingCounts {
+  private readonly cache = new Map<string, { at: number; trained: Trained }>();
+
+  constructor(
+    private readonly inner: TrainingCounts,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    /** Entries kept at most; the whole map is dropped past it. */
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async get(user: string): Promise<Trained> {
+    const hit = this.cache.get(user);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.trained;
+    const trained = await this.inner.get(user);
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(user, { at: this.now(), trained });
+    return trained;
+  }
+
+  async record(user: string, message: Buffer, as: 'spam' | 'ham'): Promise<void> {
+    this.cache.delete(user);
+    await this.inner.record(user, message, as);
+    this.cache.delete(user);
+  }
+}
+
 /** The policy with its counts: what the filter and the learn worker hold. */
 export class SpamUsers {
   constructor(

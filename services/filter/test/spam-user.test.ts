@@ -4,6 +4,7 @@ import { connectRedis, type Redis } from '@postamt/queue';
 import { type RedisServer, startRedis, textMessage } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CachedTrainingCounts,
   chooseSpamUser,
   learnUsers,
   RedisTrainingCounts,
@@ -72,5 +73,21 @@ describe('RedisTrainingCounts with SpamUsers', () => {
     expect(await counts.get(bob)).toEqual({ spam: 4, ham: 1 });
     expect(await users.forMessage([bob], 0)).toBe('postamt-site');
     expect(await counts.get('carol@example.test')).toEqual({ spam: 0, ham: 0 });
+  });
+
+  it('cached counts are reused until they expire, and dropped by our own training', async () => {
+    const redisCounts = new RedisTrainingCounts(redis);
+    let clock = 0;
+    const cached = new CachedTrainingCounts(redisCounts, 1_000, () => clock);
+    const dave = 'dave@example.test';
+    expect(await cached.get(dave)).toEqual({ spam: 0, ham: 0 });
+    // Another process trains dave: seen only once the entry expires.
+    await redisCounts.record(dave, textMessage('spam a'), 'spam');
+    expect(await cached.get(dave)).toEqual({ spam: 0, ham: 0 });
+    clock = 1_000;
+    expect(await cached.get(dave)).toEqual({ spam: 1, ham: 0 });
+    // Training through the cache is seen at once.
+    await cached.record(dave, textMessage('ham a'), 'ham');
+    expect(await cached.get(dave)).toEqual({ spam: 1, ham: 1 });
   });
 });
