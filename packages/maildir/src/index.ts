@@ -30,6 +30,7 @@ export { FileLock, type LockOptions, withLock } from './lock.js';
 export { MODSEQ_FILE, type ModseqState, readModseq, VANISHED_KEEP } from './modseq.js';
 export { decodeMutf7, encodeMutf7 } from './mutf7.js';
 export { checkQuota, MAILDIRSIZE_FILE, type QuotaLimit, type QuotaUsage, quotaUsage } from './quota.js';
+export { INLINE_MAX_BYTES, readInline } from './read-inline.js';
 export { MaildirStore, type MaildirStoreOptions } from './store.js';
 export { type SyncResult, syncFolder } from './sync.js';
 export type {

@@ -38,7 +38,7 @@ export const pop3Schema = withCommonRules(
     /** Longest command line accepted (RFC 2449 §4 allows clients 255 octets; we are lenient). */
     pop3MaxLine: count(255, 8192).default(512),
     /**
-     * Messages up to this size are read with blocking calls (retr.ts readSmall):
+     * Messages up to this size are read with blocking calls (@postamt/maildir readInline):
      * ten times cheaper than thread-pool reads when the file is in the page
      * cache, at the price of stalling the process during a cold read. 0: never.
      */

@@ -14,13 +14,13 @@
 //   found again by their base name, which never changes. The snapshot path is
 //   tried first (no stat per message), the directories are searched on ENOENT.
 // - Small files are read, and QUIT's renames/unlinks done, with blocking calls
-//   (see retr.ts readSmall), yielding to other sessions every YIELD_EVERY files.
+//   (@postamt/maildir readInline), yielding to other sessions every YIELD_EVERY files.
 import { renameSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { parseName } from '@postamt/maildir';
-import { measure, measureBuffer, readSmall } from './retr.js';
+import { parseName, readInline } from '@postamt/maildir';
+import { measure, measureBuffer } from './retr.js';
 import { uidFor } from './uid.js';
 
 export interface MaildropMessage {
@@ -50,7 +50,7 @@ interface Sizes {
  */
 export class SizeCache {
   private readonly map = new Map<string, Sizes>();
-  /** `syncReadMax`: files up to this size are read with blocking calls (see retr.ts readSmall). */
+  /** `syncReadMax`: files up to this size are read with blocking calls (@postamt/maildir readInline). */
   constructor(
     readonly syncReadMax = 64 * 1024,
     private readonly limit = 100_000,
@@ -63,7 +63,7 @@ export class SizeCache {
   async get(base: string, path: string): Promise<Sizes> {
     const hit = this.map.get(base);
     if (hit !== undefined) return hit;
-    const small = this.syncReadMax > 0 ? readSmall(path, this.syncReadMax) : null;
+    const small = this.syncReadMax > 0 ? readInline(path, this.syncReadMax) : null;
     const sizes = small ? measureBuffer(small) : await measure(path);
     if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value as string);
     this.map.set(base, sizes);
@@ -217,7 +217,7 @@ export class Maildrop {
 
   /** The whole file if it is at most `max` octets (read with blocking calls), else 'large'; null if gone. */
   readSmall(m: MaildropMessage, max: number): Promise<Buffer | 'large' | null> {
-    return this.withPath(m, async (p) => readSmall(p, max) ?? 'large');
+    return this.withPath(m, async (p) => readInline(p, max) ?? 'large');
   }
 
   /** Opens the message for reading; null if another process removed it. */

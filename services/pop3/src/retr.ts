@@ -9,7 +9,6 @@
 // the stuffing dots (RFC 1939 §11: counted after end-of-line conversion), and
 // includes the CRLF we add when the file's last line has no line end, so a
 // client that un-stuffs what RETR sent gets exactly that many octets.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 const CR = 0x0d;
@@ -128,30 +127,6 @@ export async function measure(path: string): Promise<{ raw: number; wire: number
     return { raw, wire: wire + closing(prev) };
   } finally {
     await file.close();
-  }
-}
-
-/**
- * A file read whole with blocking calls, or null when it is larger than
- * `max`. For small files in the page cache that is a few microseconds, where
- * the three thread-pool round trips of open/read/close cost ten times more;
- * the bound keeps a cold or large read from stalling other sessions for long.
- */
-export function readSmall(path: string, max: number): Buffer | null {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > max) return null;
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === size ? buf : buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -3,9 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readInline } from '@postamt/maildir';
 import { makeTempDir } from '@postamt/testkit';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage, measureBuffer, readSmall, sendMessage, WireEncoder, wireSize } from '../src/retr.js';
+import { encodeMessage, measureBuffer, sendMessage, WireEncoder, wireSize } from '../src/retr.js';
 import { unstuff } from './client.js';
 
 function encodeSplit(input: Buffer, at: number[], bodyLines?: number): Buffer {
@@ -78,9 +79,9 @@ describe('wireSize and sendMessage', () => {
       expect(unstuff(body).length).toBe(await wireSize(path));
       if (content.length > 0) expect(body.subarray(body.length - 2).toString()).toBe('\r\n');
       // The small-message path (read whole, encoded at once) sends the same bytes.
-      expect(encodeMessage(readSmall(path, 16 * 2 ** 20) as Buffer)).toEqual(all);
+      expect(encodeMessage(readInline(path, 16 * 2 ** 20) as Buffer)).toEqual(all);
       expect(measureBuffer(content)).toEqual({ raw: content.length, wire: await wireSize(path) });
-      if (content.length > 0) expect(readSmall(path, content.length - 1)).toBeNull();
+      if (content.length > 0) expect(readInline(path, content.length - 1)).toBeNull();
     });
   }
 });
