@@ -22,7 +22,7 @@
 // written only leaves the work for the reader.
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDirInline, fsyncFd, isMissing } from './fsutil.js';
@@ -157,7 +157,8 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
     }
     created = false;
   }
-  unlinkQuietly(tmpPath);
+  // In the pool: unlinking waits on the journal (see Spool.remove), the link is already durable.
+  await unlink(tmpPath).catch(() => {});
   if (created && opts.quota) await recordQuota(opts.quota.root, size, 1);
   if (created && opts.indexer && kept)
     await indexDelivered(opts.dir, name, opts.time * 1000, Buffer.concat(kept, size), opts.indexer);

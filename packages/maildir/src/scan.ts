@@ -89,12 +89,15 @@ export async function listFolder(
   const listing: Listing = { new: [], cur: [] };
   const gone: string[] = [];
   let stepped = prior !== undefined;
+  /** new/ had only its changed names checked (its step diff held). */
+  let newInPart = false;
   for (const sub of ['new', 'cur'] as const) {
     const all = await names(join(dir, sub));
     listing[sub] = all;
     const d = stepped && prior ? stepDiff(prior[sub], all, limit) : null;
     if (!d) stepped = false;
     else for (const name of d.gone) gone.push(name);
+    if (sub === 'new') newInPart = d !== null;
     const fresh = d?.fresh;
     for (let k = 0; k < all.length; k++) {
       const name = all[k] as string;
@@ -105,8 +108,8 @@ export async function listFolder(
       if (checked && check && (!fresh || fresh[k] === 1) && !check(base, name)) checked = false;
     }
   }
-  // A sub that differed too much: new/ was checked only in part, check it all.
-  if (prior && !stepped && check && checked)
+  // cur/ differed too much after new/ was checked only in part: check new/ whole.
+  if (newInPart && !stepped && check && checked)
     for (const name of listing.new) {
       if (UNUSABLE.test(name)) continue;
       if (!check(baseOf(name), name)) {

@@ -5,9 +5,10 @@
 // last, so its presence means the entry is whole, and a retry that finds it
 // does nothing (idempotent like Maildir delivery).
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fsyncDirInline, fsyncFd } from '@postamt/maildir';
 
 export interface QuarantineEntry {
   id: string;
@@ -22,8 +23,6 @@ export interface QuarantineEntry {
 // Metadata calls (open, write to the page cache, rename) run inline: each is a
 // few µs, a thread-pool round trip ten times that. The fsyncs wait for the
 // disk and stay on the thread pool.
-const fsyncFd = (fd: number) =>
-  new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 
 /** Writes `parts` to a new file `path` and fsyncs it. */
 async function writeDurably(path: string, parts: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
@@ -33,15 +32,6 @@ async function writeDurably(path: string, parts: Iterable<Buffer> | AsyncIterabl
       const buf = Buffer.isBuffer(part) ? part : Buffer.from(part);
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
     }
-    await fsyncFd(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
     await fsyncFd(fd);
   } finally {
     closeSync(fd);
@@ -79,6 +69,6 @@ export async function quarantine(
   const tmpMeta = `${tmp}.json`;
   await writeDurably(tmpMeta, [Buffer.from(`${JSON.stringify(entry, null, 2)}\n`)]);
   renameSync(tmpMeta, meta);
-  await fsyncDirectory(dir);
+  await fsyncDirInline(dir);
   return { path, created: true };
 }

@@ -103,13 +103,9 @@ export class MailboxView {
     this.staleSince = this.staleSince === null ? at : Math.max(this.staleSince, at);
   }
 
-  /** COPY/MOVE into the folder itself: the next command reads it again. */
+  /** The next command reads the folder again. */
   get dirty(): boolean {
     return this.staleSince !== null;
-  }
-  set dirty(on: boolean) {
-    if (on) this.stale();
-    else this.staleSince = null;
   }
 
   /** UIDs in sequence-number order (index + 1 is the sequence number). */

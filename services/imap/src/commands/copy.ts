@@ -30,7 +30,7 @@ export const copy = defineCommand({
       return ok('Nothing to copy');
     }
     const res = await targetMustExist(state.store.copy(view.name, uids, to));
-    if (to === view.name) view.dirty = true;
+    if (to === view.name) view.stale();
     await session.deps.learner.transferred(state.user, state.store, view.name, to, res);
     if (res.pairs.length < uids.length) return no('Some messages were expunged', 'EXPUNGEISSUED');
     return ok('Copied', copyUid(res.uidValidity, res.pairs));
@@ -55,7 +55,7 @@ export const move = defineCommand({
     if (res.pairs.length) await session.untagged(`OK [${copyUid(res.uidValidity, res.pairs)}] Moved`);
     // EXPUNGE per message, or VANISHED under QRESYNC (RFC 7162 §3.2.10).
     await session.untaggedMany(view.remove(new Set(res.pairs.map(([s]) => s)), extensions(session)));
-    if (to === view.name) view.dirty = true;
+    if (to === view.name) view.stale();
     return R.done;
   },
 });
