@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeTempDir } from '@postamt/testkit';
+import { deliver } from '../src/index.js';
 
 export const WORKER = join(import.meta.dirname, 'workers/maildir-worker.mjs');
 
@@ -9,6 +10,18 @@ export function tempRoot(): string {
 }
 
 export const msg = (subject: string, body = 'hello') => Buffer.from(`Subject: ${subject}\r\n\r\n${body}\r\n`);
+
+/** Delivers messages K<from>…K<from+n-1> (subject m<i>) to the Maildir at `root`. */
+export async function deliverN(root: string, n: number, from = 0): Promise<void> {
+  for (let i = from; i < from + n; i++)
+    await deliver({
+      dir: root,
+      deliveryKey: `K${i}`,
+      time: 1700000000 + i,
+      host: 'mx',
+      source: msg(`m${i}`),
+    });
+}
 
 export interface WorkerRun {
   stdout: string;

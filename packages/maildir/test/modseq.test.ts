@@ -4,22 +4,11 @@
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deliver, type FlagUpdate, MaildirStore, MODSEQ_FILE, UIDLIST_FILE } from '../src/index.js';
+import { type FlagUpdate, MaildirStore, MODSEQ_FILE, UIDLIST_FILE } from '../src/index.js';
 import { expungedSince, type ModseqState } from '../src/modseq.js';
-import { msg, runWorker, tempRoot } from './helpers.js';
+import { deliverN, msg, runWorker, tempRoot } from './helpers.js';
 
 const store = (root = tempRoot()) => new MaildirStore({ root, host: 'test.host' });
-
-async function deliverN(root: string, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++)
-    await deliver({
-      dir: root,
-      deliveryKey: `K${i}`,
-      time: 1700000000 + i,
-      host: 'mx',
-      source: msg(`m${i}`),
-    });
-}
 
 const modseqs = async (s: MaildirStore) =>
   Object.fromEntries((await s.open('INBOX')).messages.map((m) => [m.uid, m.modseq]));

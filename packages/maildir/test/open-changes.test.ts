@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliver, MaildirStore } from '../src/index.js';
 import type { FolderSnapshot, MessageInfo } from '../src/types.js';
-import { msg, tempRoot } from './helpers.js';
+import { deliverN, msg, tempRoot } from './helpers.js';
 
 const key = (m: MessageInfo) =>
   `${m.uid} ${m.base} ${m.path} ${m.flags.join(',')} ${m.modseq} ${m.recent} ${m.size} ${m.internalDate.getTime()}`;
@@ -25,14 +25,7 @@ const kept = (before: FolderSnapshot, after: FolderSnapshot) => {
 describe('an open after a few changes', () => {
   it('matches a fresh read and keeps the unchanged messages, whoever made the changes', async () => {
     const root = tempRoot();
-    for (let i = 1; i <= 30; i++)
-      await deliver({
-        dir: root,
-        deliveryKey: `K${i}`,
-        time: 1700000000 + i,
-        host: 'mx',
-        source: msg(`m${i}`),
-      });
+    await deliverN(root, 30, 1);
     const a = new MaildirStore({ root, host: 'test.host' });
     const other = new MaildirStore({ root, host: 'test.host' });
     let snap = await a.open('INBOX');

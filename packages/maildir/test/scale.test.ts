@@ -7,20 +7,9 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliver, INDEX_FILE, MaildirStore, SUMMARY_FILE, UIDLIST_FILE } from '../src/index.js';
-import { msg, tempRoot } from './helpers.js';
+import { deliverN, msg, tempRoot } from './helpers.js';
 
 const store = (root = tempRoot(), extra = {}) => new MaildirStore({ root, host: 'test.host', ...extra });
-
-async function deliverN(root: string, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++)
-    await deliver({
-      dir: root,
-      deliveryKey: `K${i}`,
-      time: 1700000000 + i,
-      host: 'mx',
-      source: msg(`m${i}`),
-    });
-}
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
 

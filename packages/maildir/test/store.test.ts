@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   decodeMutf7,
-  deliver,
   encodeMutf7,
   folderDir,
   MaildirError,
@@ -12,20 +11,9 @@ import {
   SUMMARY_FILE,
   UIDLIST_FILE,
 } from '../src/index.js';
-import { msg, tempRoot } from './helpers.js';
+import { deliverN, msg, tempRoot } from './helpers.js';
 
 const store = (root = tempRoot(), extra = {}) => new MaildirStore({ root, host: 'test.host', ...extra });
-
-async function deliverN(root: string, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++)
-    await deliver({
-      dir: root,
-      deliveryKey: `K${i}`,
-      time: 1700000000 + i,
-      host: 'mx',
-      source: msg(`m${i}`),
-    });
-}
 
 describe('UIDs', () => {
   it('assigns ascending UIDs in arrival order and keeps them across opens', async () => {
