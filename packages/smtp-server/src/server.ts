@@ -5,6 +5,7 @@
 // With `tls.implicit` (RFC 8314 §3.3, port 465) the listener is a TLS server:
 // a session starts only once the handshake is done.
 
+import cluster from 'node:cluster';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { Connection } from './connection.js';
@@ -75,7 +76,11 @@ export class SmtpServer {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       // Bursts of connections queue in the kernel instead of overflowing its accept queue (capped by somaxconn).
-      this.server.listen({ port, host, backlog: 4096 }, () => {
+      // In a node:cluster worker each worker binds its own socket (SO_REUSEPORT) and the kernel spreads
+      // connections over them; otherwise the primary would accept each one and pass it over IPC. Port 0
+      // must stay shared through the primary, or each worker would get a different port.
+      const reusePort = cluster.isWorker && port !== 0;
+      this.server.listen({ port, host, backlog: 4096, reusePort }, () => {
         this.server.off('error', reject);
         resolve((this.server.address() as AddressInfo).port);
       });

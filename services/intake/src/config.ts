@@ -115,8 +115,9 @@ export const intakeSchema = withCommonRules(
     ...submissionShape,
     /**
      * Intake processes sharing the listeners, as Postfix runs many smtpd: above 1
-     * a supervisor (supervisor.ts) forks that many workers with node:cluster and
-     * hands each new connection to the next one. 1 = a single process, as before.
+     * a supervisor (supervisor.ts) forks that many workers with node:cluster, each
+     * listening on the same ports (SO_REUSEPORT: the kernel spreads connections).
+     * 1 = a single process.
      */
     smtpWorkers: z.coerce.number().int().min(1).max(64).default(1),
     /** Re-queue spool files without a job at start (see packages/queue sweep). */

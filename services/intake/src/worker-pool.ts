@@ -1,9 +1,12 @@
 // The supervisor's side of the workers: forks N intake workers with
-// node:cluster (Node's default on Linux is round-robin: this process accepts
-// each connection and hands it to the next worker, which spreads sessions
-// evenly; NODE_CLUSTER_SCHED_POLICY=none leaves the choice to the kernel), restarts one that dies, asks them for /readyz and
-// /metrics, counts every client's open connections for all of them, and stops
-// them on SIGTERM.
+// node:cluster, restarts one that dies, asks them for /readyz and /metrics,
+// counts every client's open connections for all of them, and stops them on
+// SIGTERM. Each worker binds the listening ports itself with SO_REUSEPORT
+// (packages/smtp-server), so the kernel spreads connections over the workers
+// by their address hash and this process is never in a connection's path —
+// round-robin through this process cost each message an IPC hand-off that ate
+// what the second core gained. A dying worker's not yet accepted connections
+// are reset (the client retries); the others are unaffected.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '@postamt/observability';
 import {
