@@ -130,22 +130,37 @@ export async function startDnsServer(opts: { ttl?: number } = {}): Promise<TestD
         response.header.tc = 1;
         return send(response);
       }
-      // dns2 encodes the AD bit but its Header type does not declare it.
-      if (signed.has(name)) (response.header as { ad?: number }).ad = 1;
       if (failing.has(name)) {
         response.header.rcode = 2; // SERVFAIL
         return send(response);
       }
       const records = zone.get(name);
       if (!records) {
+        if (signed.has(name)) (response.header as { ad?: number }).ad = 1;
         response.header.rcode = 3; // NXDOMAIN
         return send(response);
       }
-      for (const r of records) {
-        if (TYPE_CODE[r.type] === q.type || (r.type === 'CNAME' && q.type !== TYPE_CODE.CNAME)) {
-          response.answers.push(toAnswer(q.name, r, ttl) as never);
+      // As a recursive resolver answers: a CNAME, then what its target has (RFC 1034 §3.6.2), up to 8 links;
+      // secure only if every name on the chain is.
+      let owner = q.name as string;
+      let secure = signed.has(name);
+      let at = records;
+      for (let link = 0; link < 8; link++) {
+        let next: string | null = null;
+        for (const r of at) {
+          if (TYPE_CODE[r.type] === q.type || (r.type === 'CNAME' && q.type !== TYPE_CODE.CNAME)) {
+            response.answers.push(toAnswer(owner, r, ttl) as never);
+            if (r.type === 'CNAME' && q.type !== TYPE_CODE.CNAME) next = r.name;
+          }
         }
+        const target = next === null ? undefined : zone.get(key(next));
+        if (next === null || !target) break;
+        secure &&= signed.has(key(next));
+        owner = next;
+        at = target;
       }
+      // dns2 encodes the AD bit but its Header type does not declare it.
+      if (secure) (response.header as { ad?: number }).ad = 1;
       send(response);
     },
   });

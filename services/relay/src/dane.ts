@@ -53,8 +53,8 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
 
 const label = (r: Tlsa) => `${r.usage} ${r.selector} ${r.mtype}`;
 
-/** Does the chain `socket` presented satisfy one of `records` for host `name`? */
-export function verifyDane(socket: TLSSocket, records: Tlsa[], name: string): DaneResult {
+/** Does the chain `socket` presented satisfy one of `records` for a host called one of `names`? */
+export function verifyDane(socket: TLSSocket, records: Tlsa[], names: string[]): DaneResult {
   const chain = peerChain(socket);
   const leaf = chain[0];
   if (!leaf) return { ok: false, reason: 'no certificate presented' };
@@ -65,9 +65,10 @@ export function verifyDane(socket: TLSSocket, records: Tlsa[], name: string): Da
     const ta = chain.findIndex((c) => matches(c, r));
     if (ta < 0) continue;
     if (!chainsTo(chain.slice(0, ta + 1))) continue;
-    // RFC 7672 §3.2.3: the reference identifier is the MX host name.
-    if (!leaf.checkHost(name, { wildcards: true, singleLabelSubdomains: false })) {
-      return { ok: false, reason: `certificate not valid for ${name}` };
+    // RFC 7672 §3.2.2: the reference identifiers are the MX host name and, when the TLSA records were
+    // found at its CNAME-expanded name, that name too.
+    if (!names.some((n) => leaf.checkHost(n, { wildcards: true, singleLabelSubdomains: false }))) {
+      return { ok: false, reason: `certificate not valid for ${names.join(' or ')}` };
     }
     const now = Date.now();
     if (Date.parse(leaf.validTo) < now || Date.parse(leaf.validFrom) > now) {

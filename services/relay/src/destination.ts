@@ -54,7 +54,7 @@ export type RecordOutcomes = (outcomes: Map<string, RcptOutcome>) => Promise<voi
 
 /** How one host must be spoken to, and what was found out about it. */
 type HostPlan =
-  | { ok: true; tls: TlsMode; tlsa?: Tlsa[]; checks: string }
+  | { ok: true; tls: TlsMode; tlsa?: Tlsa[]; daneNames?: string[]; checks: string }
   | { ok: false; outcome: RcptOutcome; checks: string };
 
 export async function deliverDestination(
@@ -157,7 +157,7 @@ async function secureMx(domain: string, dnssec: DnssecResolver): Promise<boolean
 }
 
 type DaneLookup =
-  | { kind: 'dane'; tls: TlsMode; tlsa: Tlsa[]; checks: string }
+  | { kind: 'dane'; tls: TlsMode; tlsa: Tlsa[]; names: string[]; checks: string }
   | { kind: 'off'; checks: string }
   | { kind: 'tempfail'; reason: string; checks: string };
 
@@ -167,15 +167,26 @@ async function daneFor(host: Candidate, dnssec: DnssecResolver): Promise<DaneLoo
   const addr = await dnssec.lookup(host.name, isIP(host.ip) === 6 ? TYPE.AAAA : TYPE.A);
   if (addr.kind === 'tempfail') return { kind: 'tempfail', reason: addr.reason, checks: 'dane=tempfail' };
   if (!(addr.kind === 'ok' && addr.secure)) return { kind: 'off', checks: 'dane=insecure-address' };
-  const a = await dnssec.lookup(`_${host.port}._tcp.${host.name}`, TYPE.TLSA);
-  if (a.kind === 'tempfail') return { kind: 'tempfail', reason: a.reason, checks: 'dane=tempfail' };
-  if (a.kind === 'none' || !a.secure)
-    return { kind: 'off', checks: `dane=${a.kind === 'ok' ? 'insecure' : 'no-tlsa'}` };
-  const tlsa = usableTlsa(a.rdata.map(parseTlsa).filter((x) => x !== null));
-  // §2.2: TLSA records but none usable → TLS still mandatory, unauthenticated.
-  return tlsa.length > 0
-    ? { kind: 'dane', tls: 'dane', tlsa, checks: `dane=${tlsa.length}-usable-tlsa` }
-    : { kind: 'dane', tls: 'required', tlsa, checks: 'dane=no-usable-tlsa' };
+  // §2.2.2: a host name that is an alias (its secure address answer ends a CNAME chain elsewhere) has
+  // its TLSA records looked up at the expanded name first, and at its own name only when the expanded
+  // name securely has none; a certificate may then name either (§3.2.2).
+  const own = host.name.toLowerCase().replace(/\.$/, '');
+  const bases = addr.canonical && addr.canonical !== own ? [addr.canonical, own] : [own];
+  for (const [i, base] of bases.entries()) {
+    const a = await dnssec.lookup(`_${host.port}._tcp.${base}`, TYPE.TLSA);
+    if (a.kind === 'tempfail') return { kind: 'tempfail', reason: a.reason, checks: 'dane=tempfail' };
+    if (a.kind === 'none' && a.secure && i + 1 < bases.length) continue;
+    if (a.kind === 'none' || !a.secure)
+      return { kind: 'off', checks: `dane=${a.kind === 'ok' ? 'insecure' : 'no-tlsa'}` };
+    const tlsa = usableTlsa(a.rdata.map(parseTlsa).filter((x) => x !== null));
+    const names = bases.length > 1 ? [own, bases[0] as string] : [own];
+    const at = base === own ? '' : `@${base}`;
+    // §2.2: TLSA records but none usable → TLS still mandatory, unauthenticated.
+    return tlsa.length > 0
+      ? { kind: 'dane', tls: 'dane', tlsa, names, checks: `dane=${tlsa.length}-usable-tlsa${at}` }
+      : { kind: 'dane', tls: 'required', tlsa, names, checks: `dane=no-usable-tlsa${at}` };
+  }
+  return { kind: 'off', checks: 'dane=no-tlsa' };
 }
 
 function parseTlsa(rdata: Buffer): Tlsa | null {
@@ -197,6 +208,7 @@ async function planHost(
 ): Promise<HostPlan> {
   let tls: TlsMode = 'opportunistic';
   let tlsa: Tlsa[] | undefined;
+  let daneNames: string[] | undefined;
   const d = mxSecure && deps.dnssec && !host.explicit ? await daneFor(host, deps.dnssec) : null;
   if (d?.kind === 'tempfail') {
     // RFC 7672 §2.2: a failed TLSA lookup makes the host unusable, never plaintext.
@@ -212,6 +224,7 @@ async function planHost(
   if (d?.kind === 'dane') {
     tls = d.tls;
     tlsa = d.tlsa;
+    daneNames = d.names;
   }
   if (!dane) {
     const c = MtaSts.check(host.name, sts.policy);
@@ -248,7 +261,7 @@ async function planHost(
       };
     }
   }
-  return { ok: true, tls, ...(tlsa ? { tlsa } : {}), checks };
+  return { ok: true, tls, ...(tlsa ? { tlsa, daneNames } : {}), checks };
 }
 
 async function openSession(
@@ -262,7 +275,7 @@ async function openSession(
     name: host.name,
     heloName: deps.heloName,
     tls: plan.tls,
-    ...(plan.tlsa ? { tlsa: plan.tlsa } : {}),
+    ...(plan.tlsa ? { tlsa: plan.tlsa, daneNames: plan.daneNames } : {}),
     ...(deps.ca ? { ca: deps.ca } : {}),
     ...(host.explicit && deps.smarthostAuth ? { auth: deps.smarthostAuth } : {}),
     connectTimeoutMs: deps.timeouts.connectMs,

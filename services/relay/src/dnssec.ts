@@ -12,14 +12,15 @@ import { createSocket } from 'node:dgram';
 import { getServers } from 'node:dns';
 import { connect, isIP } from 'node:net';
 
-export const TYPE = { A: 1, MX: 15, AAAA: 28, TLSA: 52 } as const;
+export const TYPE = { A: 1, CNAME: 5, MX: 15, AAAA: 28, TLSA: 52 } as const;
 
 /** Header flag: the reply did not fit (RFC 1035 §4.1.1). */
 const TC = 0x0200;
 
+/** `canonical`: where the question's CNAME chain in the answer ends, when it has one. */
 export type SecureAnswer =
-  | { kind: 'ok'; secure: boolean; rdata: Buffer[] }
-  | { kind: 'none'; secure: boolean }
+  | { kind: 'ok'; secure: boolean; rdata: Buffer[]; canonical?: string }
+  | { kind: 'none'; secure: boolean; canonical?: string }
   | { kind: 'tempfail'; reason: string };
 
 export interface DnssecOptions {
@@ -42,14 +43,40 @@ function encodeQuery(id: Buffer, name: string, type: number): Buffer {
   return Buffer.concat([header, question, opt]);
 }
 
-function skipName(buf: Buffer, off: number): number {
-  for (;;) {
+/** A name at `off` (RFC 1035 §4.1.4 pointers followed), lower-cased, and the offset after it. */
+function readName(buf: Buffer, off: number): { name: string; next: number } {
+  const labels: string[] = [];
+  let next = -1;
+  for (let hops = 0; ; ) {
     const len = buf[off];
     if (len === undefined) throw new Error('truncated name');
-    if (len === 0) return off + 1;
-    if ((len & 0xc0) === 0xc0) return off + 2;
+    if (len === 0) {
+      if (next < 0) next = off + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (off + 1 >= buf.length) throw new Error('truncated name');
+      if (next < 0) next = off + 2;
+      if (++hops > 64) throw new Error('name pointer loop');
+      off = ((len & 0x3f) << 8) | (buf[off + 1] as number);
+      continue;
+    }
+    if (off + 1 + len > buf.length) throw new Error('truncated name');
+    labels.push(buf.toString('latin1', off + 1, off + 1 + len).toLowerCase());
     off += len + 1;
   }
+  return { name: labels.join('.'), next };
+}
+
+/** The end of the CNAME chain that starts at `name` (RFC 1034 §3.6.2), loops cut at 16 links. */
+function chainEnd(name: string, aliases: Map<string, string>): string {
+  let at = name;
+  for (let i = 0; i < 16; i++) {
+    const to = aliases.get(at);
+    if (to === undefined) break;
+    at = to;
+  }
+  return at;
 }
 
 /** Parses the reply: rcode, AD bit and the RDATA of every answer of `type`. */
@@ -64,18 +91,29 @@ export function decodeReply(buf: Buffer, type: number): SecureAnswer {
   const qd = buf.readUInt16BE(4);
   const an = buf.readUInt16BE(6);
   let off = 12;
-  for (let i = 0; i < qd; i++) off = skipName(buf, off) + 4;
+  let question = '';
+  for (let i = 0; i < qd; i++) {
+    const q = readName(buf, off);
+    if (i === 0) question = q.name;
+    off = q.next + 4;
+  }
   const rdata: Buffer[] = [];
+  const aliases = new Map<string, string>();
   for (let i = 0; i < an; i++) {
-    off = skipName(buf, off);
+    const owner = readName(buf, off);
+    off = owner.next;
+    if (off + 10 > buf.length) throw new Error('truncated record');
     const t = buf.readUInt16BE(off);
     const len = buf.readUInt16BE(off + 8);
     const start = off + 10;
     if (start + len > buf.length) throw new Error('truncated record');
     if (t === type) rdata.push(Buffer.from(buf.subarray(start, start + len)));
+    else if (t === TYPE.CNAME) aliases.set(owner.name, readName(buf, start).name);
     off = start + len;
   }
-  return rdata.length ? { kind: 'ok', secure, rdata } : { kind: 'none', secure };
+  const end = chainEnd(question, aliases);
+  const canonical = end !== question ? { canonical: end } : {};
+  return rdata.length ? { kind: 'ok', secure, rdata, ...canonical } : { kind: 'none', secure, ...canonical };
 }
 
 type Server = { host: string; port: number };

@@ -25,6 +25,8 @@ export interface SessionOptions {
   tls: TlsMode;
   /** TLSA records for `dane` (usable ones only). */
   tlsa?: Tlsa[];
+  /** Names a DANE-TA certificate may carry (RFC 7672 §3.2.2; default: `name`). */
+  daneNames?: string[];
   /** Trusted CAs for `verify` (default: Node's bundled roots). */
   ca?: string[];
   auth?: { user: string; pass: string };
@@ -207,7 +209,7 @@ export class SmtpSession {
     if (o.tls === 'dane') {
       // RFC 7672 §3.1: nothing is sent unless the certificate matches a TLSA record.
       const v: DaneResult = secure
-        ? verifyDane(secure, o.tlsa ?? [], o.name)
+        ? verifyDane(secure, o.tlsa ?? [], o.daneNames ?? [o.name])
         : { ok: false, reason: 'no TLS' };
       if (!v.ok) {
         conn.close();

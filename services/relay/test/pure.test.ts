@@ -1,6 +1,7 @@
 // Pure parts of the relay, without sockets: the SSRF guard, MX ordering, the
 // backoff schedule, envelope checks, reply classification and the DSN layout.
 import { describe, expect, it } from 'vitest';
+import { decodeReply, TYPE } from '../src/dnssec.js';
 import { buildDsn } from '../src/dsn.js';
 import { checkAddress } from '../src/ip-safety.js';
 import { fromReply } from '../src/replies.js';
@@ -125,5 +126,55 @@ describe('buildDsn', () => {
     expect(text).toContain('Diagnostic-Code: smtp; 550 5.1.1 no Injected: header\r\n');
     expect(text).not.toMatch(/^Injected:/m);
     expect(text).toContain('Auto-Submitted: auto-replied\r\n');
+  });
+});
+
+describe('decodeReply', () => {
+  const name = (n: string) =>
+    Buffer.concat([
+      ...n.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+      Buffer.from([0]),
+    ]);
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const rr = (owner: Buffer, type: number, rdata: Buffer) =>
+    Buffer.concat([owner, u16(type), u16(1), Buffer.from([0, 0, 0, 60]), u16(rdata.length), rdata]);
+  /** A reply with the AD bit to `A? MX.Alias.test`, answers built by `answers` (offset 12 = the question name). */
+  const reply = (answers: Buffer[]) =>
+    Buffer.concat([
+      Buffer.from([0x12, 0x34, 0x81, 0xa0, 0, 1]),
+      u16(answers.length),
+      Buffer.from([0, 0, 0, 0]),
+      name('MX.Alias.test'),
+      u16(TYPE.A),
+      u16(1),
+      ...answers,
+    ]);
+  const pointer = (off: number) => Buffer.from([0xc0 | (off >> 8), off & 0xff]);
+
+  it('follows the CNAME chain of the question, through compression pointers, to the canonical name', () => {
+    const cnameRdata = name('host.target.test');
+    // The CNAME's owner points at the question name; the A record's owner points into the CNAME's RDATA.
+    const cname = rr(pointer(12), TYPE.CNAME, cnameRdata);
+    const cnameRdataAt = 12 + name('MX.Alias.test').length + 4 + 2 + 2 + 2 + 4 + 2;
+    const a = rr(pointer(cnameRdataAt), TYPE.A, Buffer.from([192, 0, 2, 7]));
+    const r = decodeReply(reply([cname, a]), TYPE.A);
+    expect(r).toEqual({
+      kind: 'ok',
+      secure: true,
+      rdata: [Buffer.from([192, 0, 2, 7])],
+      canonical: 'host.target.test',
+    });
+  });
+
+  it('has no canonical name without a CNAME, and keeps it when the target has no record of the type', () => {
+    const plain = decodeReply(reply([rr(pointer(12), TYPE.A, Buffer.from([192, 0, 2, 8]))]), TYPE.A);
+    expect(plain).toEqual({ kind: 'ok', secure: true, rdata: [Buffer.from([192, 0, 2, 8])] });
+    const dangling = decodeReply(reply([rr(pointer(12), TYPE.CNAME, name('gone.test'))]), TYPE.A);
+    expect(dangling).toEqual({ kind: 'none', secure: true, canonical: 'gone.test' });
+  });
+
+  it('refuses a name pointer loop instead of spinning', () => {
+    const loop = Buffer.concat([reply([]).subarray(0, 12), pointer(12), u16(TYPE.A), u16(1)]);
+    expect(() => decodeReply(loop, TYPE.A)).toThrow(/loop/);
   });
 });

@@ -67,7 +67,13 @@ beforeAll(async () => {
   const pkiDir = makeTempDir('relay-pki');
   const ca = startCa(pkiDir);
   caCert = ca.cert;
-  const caIssued = ca.issue(['mx.sts-ok.test', 'mx.sts-plain.test', 'mx.dane-ta.test', 'mx.dane-bad.test']);
+  const caIssued = ca.issue([
+    'mx.sts-ok.test',
+    'mx.sts-plain.test',
+    'mx.dane-ta.test',
+    'mx.dane-bad.test',
+    'host.dane-target.test',
+  ]);
   const self = selfSignedCert(makeTempDir('relay-self'), 'mx.sts-bad.test');
   selfCert = self.cert;
   caSink = await startSink({
@@ -135,6 +141,23 @@ beforeAll(async () => {
     { type: 'TLSA', usage: 3, selector: 1, matchingType: 1, data: tlsaData(selfCert, 1, 1) },
   ]);
   dns.secure(`_${mxPort}._tcp.dane-nomx.test`);
+  // MX hosts that are aliases (RFC 7672 §2.2.2). TLSA at the CNAME target, whose name only the
+  // certificate carries:
+  mx('dane-cname.test', '127.0.1.1', { secure: true });
+  dns.set('mx.dane-cname.test', [{ type: 'CNAME', name: 'host.dane-target.test' }]);
+  dns.host4('host.dane-target.test', '127.0.1.1');
+  dns.secure('host.dane-target.test');
+  dns.set(`_${mxPort}._tcp.host.dane-target.test`, [
+    { type: 'TLSA', usage: 2, selector: 0, matchingType: 1, data: tlsaData(caCert, 0, 1) },
+  ]);
+  dns.secure(`_${mxPort}._tcp.host.dane-target.test`);
+  // …and TLSA only at the alias itself: the target securely has none, so the alias's records apply.
+  mx('dane-alias-own.test', '127.0.1.2', { secure: true });
+  dns.set('mx.dane-alias-own.test', [{ type: 'CNAME', name: 'host.dane-target2.test' }]);
+  dns.host4('host.dane-target2.test', '127.0.1.2');
+  dns.secure('host.dane-target2.test');
+  dns.secure(`_${mxPort}._tcp.host.dane-target2.test`);
+  tlsa('dane-alias-own.test', [{ usage: 3, selector: 1, matchingType: 1, data: tlsaData(selfCert, 1, 1) }]);
   // TLSA records that do not match, but the answer is not DNSSEC-secure: ignored.
   mx('dane-insecure.test', '127.0.1.3', { secure: true });
   tlsa('dane-insecure.test', [{ usage: 3, selector: 1, matchingType: 1, data: Buffer.alloc(32, 7) }], false);
@@ -261,6 +284,24 @@ describe('DANE', () => {
     const { dsn } = await send('a@dane-nomx.test', 'dane no mx');
     expect(delivered(selfSink, 'dane no mx')).toHaveLength(1);
     expect(dsn).toMatch(/cert=dane\(dane-ee\/3\/1\/1\)/);
+  });
+
+  it('an MX host that is an alias: TLSA at the CNAME target first, and the target name satisfies DANE-TA', async () => {
+    const { dsn } = await send('a@dane-cname.test', 'dane cname');
+    expect(delivered(caSink, 'dane cname')).toHaveLength(1);
+    expect(dsn).toMatch(/dane=1-usable-tlsa@host\.dane-target\.test/);
+    expect(dsn).toMatch(/cert=dane\(dane-ta\/2\/0\/1\)/);
+    expect(dns.queries).not.toContain(`TLSA _${mxPort}._tcp.mx.dane-cname.test`);
+  });
+
+  it('an alias whose target securely has no TLSA: the alias’s own records apply', async () => {
+    const { dsn } = await send('a@dane-alias-own.test', 'dane alias own');
+    expect(delivered(selfSink, 'dane alias own')).toHaveLength(1);
+    expect(dsn).toMatch(/dane=1-usable-tlsa mta-sts=skipped\(dane\)/);
+    expect(dsn).toMatch(/cert=dane\(dane-ee\/3\/1\/1\)/);
+    const target = dns.queries.indexOf(`TLSA _${mxPort}._tcp.host.dane-target2.test`);
+    expect(target).toBeGreaterThanOrEqual(0);
+    expect(dns.queries.indexOf(`TLSA _${mxPort}._tcp.mx.dane-alias-own.test`)).toBeGreaterThan(target);
   });
 
   it('TLSA records without DNSSEC (no AD bit) are ignored', async () => {
