@@ -155,8 +155,8 @@ export class Directory {
 
   /**
    * What a recipient address is: a local user, an alias, unknown at a local domain, or remote.
-   * Every key the answer may depend on is read in one pipelined round trip (this is on the
-   * RCPT path of every message); the order of precedence is applied afterwards.
+   * Every key the answer may depend on is read in one round trip (this is on the RCPT path
+   * of every message); the order of precedence is applied afterwards.
    */
   async resolve(address: string): Promise<Resolution> {
     const key = addressKey(address);
@@ -166,21 +166,12 @@ export class Directory {
     const local = key.slice(0, at);
     const plus = local.indexOf(DETAIL_SEPARATOR);
     const baseKey = plus > 0 ? `${local.slice(0, plus)}@${domain}` : null;
-    const p = this.redis
-      .pipeline()
-      .sismember(`${P}domains`, domain)
-      .hgetall(`${P}user:${key}`)
-      .get(`${P}alias:${key}`)
-      .get(`${P}catchall:${domain}`);
-    if (baseKey) p.hgetall(`${P}user:${baseKey}`).get(`${P}alias:${baseKey}`);
-    const replies = (await p.exec()) ?? [];
-    const value = (i: number): unknown => {
-      const [err, v] = replies[i] ?? [new Error('no reply from redis'), null];
-      if (err) throw err;
-      return v;
-    };
+    const keys = [`${P}user:${key}`, `${P}alias:${key}`];
+    if (baseKey) keys.push(`${P}user:${baseKey}`, `${P}alias:${baseKey}`);
+    const replies = await this.lookup(domain, keys);
+    const value = (i: number): unknown => replies[i];
     if (value(0) !== 1) return { kind: 'remote' };
-    const exact = exactOf(key, value(1), value(2));
+    const exact = exactOf(key, value(2), value(3));
     if (exact) return exact;
     if (baseKey) {
       const base = exactOf(baseKey, value(4), value(5));
@@ -190,9 +181,33 @@ export class Directory {
       if (base?.kind === 'user') return detail ? { ...base, detail } : base;
       if (base) return base;
     }
-    const catchAll = value(3) as string | null;
+    const catchAll = value(1) as string | null;
     if (catchAll) return { kind: 'alias', targets: JSON.parse(catchAll) as string[], catchAll: true };
     return { kind: 'unknown' };
+  }
+
+  /**
+   * [is `domain` local, catch-all of `domain`, then per (user, alias) key pair: the user
+   * hash and the alias] in one round trip. On a connection that auto-pipelines (the
+   * intake's) the commands join whatever else this turn of the event loop sends, so the
+   * lookups of many sessions share one write; elsewhere they go as one pipeline.
+   */
+  private async lookup(domain: string, pairs: string[]): Promise<unknown[]> {
+    const r = this.redis;
+    if (r.options.enableAutoPipelining) {
+      const calls: Promise<unknown>[] = [r.sismember(`${P}domains`, domain), r.get(`${P}catchall:${domain}`)];
+      for (let i = 0; i < pairs.length; i += 2)
+        calls.push(r.hgetall(pairs[i] as string), r.get(pairs[i + 1] as string));
+      return Promise.all(calls);
+    }
+    const p = r.pipeline().sismember(`${P}domains`, domain).get(`${P}catchall:${domain}`);
+    for (let i = 0; i < pairs.length; i += 2) p.hgetall(pairs[i] as string).get(pairs[i + 1] as string);
+    const replies = await p.exec();
+    if (!replies || replies.length < 2 + pairs.length) throw new Error('no reply from redis');
+    return replies.map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
   }
 
   /** Sets (or with null removes) the catch-all targets of a local domain. */

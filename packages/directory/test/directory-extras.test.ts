@@ -124,3 +124,41 @@ describe('removal', () => {
     expect(await redis.keys('postamt:dir:*')).toEqual([]);
   });
 });
+
+describe("resolve on an auto-pipelining connection (the intake's)", () => {
+  it('gives the same answers as the pipelined lookup', async () => {
+    const auto = new Redis(server.url, { enableAutoPipelining: true });
+    try {
+      const autoDir = new Directory(auto);
+      await dir.putUser({ address: 'alice@example.test', password: 'p' });
+      await dir.putAlias('team@example.test', ['alice@example.test']);
+      await dir.putAlias('alice+sales@example.test', ['ext@remote.example']);
+      const addresses = [
+        'alice@example.test',
+        'Alice+Lists@Example.test',
+        'alice+sales@example.test',
+        'team@example.test',
+        'nobody@example.test',
+        'x@remote.example',
+        'not an address',
+      ];
+      const before = await Promise.all(addresses.map((a) => dir.resolve(a)));
+      // All at once: the lookups of several sessions share one write.
+      expect(await Promise.all(addresses.map((a) => autoDir.resolve(a)))).toEqual(before);
+      expect(before.map((r) => r.kind)).toEqual([
+        'user',
+        'user',
+        'alias',
+        'alias',
+        'unknown',
+        'remote',
+        'unknown',
+      ]);
+      await dir.setCatchAll('example.test', ['alice@example.test']);
+      expect(await autoDir.resolve('nobody@example.test')).toEqual(await dir.resolve('nobody@example.test'));
+      expect((await autoDir.resolve('nobody@example.test')).kind).toBe('alias');
+    } finally {
+      auto.disconnect();
+    }
+  });
+});

@@ -55,6 +55,26 @@ function toBits(ip: string): string {
 export interface Cidr {
   family: 4 | 6;
   bits: string;
+  /** IPv4 only, set by parseCidr: the network and its mask as numbers (matched without strings). */
+  v4?: { net: number; mask: number };
+}
+
+/** A valid IPv4 address as an unsigned 32-bit number. */
+function ipv4Number(ip: string): number {
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
+}
+
+function maskOf(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
 /** `10.0.0.0/8`, `2001:db8::/32`, or a single address. Null when malformed. */
@@ -65,15 +85,32 @@ export function parseCidr(value: string): Cidr | null {
   const max = family === 4 ? 32 : 128;
   const n = len === undefined ? max : Number(len);
   if (!Number.isInteger(n) || n < 0 || n > max) return null;
-  return { family: family as 4 | 6, bits: toBits(addr).slice(0, n) };
+  const cidr: Cidr = { family: family as 4 | 6, bits: toBits(addr).slice(0, n) };
+  if (family === 4) {
+    const mask = maskOf(n);
+    cidr.v4 = { net: (ipv4Number(addr) & mask) >>> 0, mask };
+  }
+  return cidr;
 }
 
 export function inCidrs(ip: string, cidrs: readonly Cidr[]): boolean {
+  if (cidrs.length === 0) return false;
   const a = normalizeIp(ip);
   const family = isIP(a);
   if (family === 0) return false;
-  const bits = toBits(a);
-  return cidrs.some((c) => c.family === family && bits.startsWith(c.bits));
+  // Checked on every connection (trusted networks, exceptions): IPv4 as numbers.
+  const n = family === 4 ? ipv4Number(a) : 0;
+  let bits: string | undefined;
+  for (const c of cidrs) {
+    if (c.family !== family) continue;
+    if (c.v4) {
+      if ((n & c.v4.mask) >>> 0 === c.v4.net) return true;
+      continue;
+    }
+    bits ??= toBits(a);
+    if (bits.startsWith(c.bits)) return true;
+  }
+  return false;
 }
 
 /** The greylisting network of a client: its /24 (IPv4) or /64 (IPv6), as text. */

@@ -68,6 +68,32 @@ describe('ip', () => {
     expect(inCidrs('2001:db8:ffff::1', nets)).toBe(true);
     expect(parseCidr('10.0.0.0/33')).toBeNull();
   });
+  it('IPv4 CIDR matching by numbers, at every prefix length and at the edges', () => {
+    const all = parseCidr('0.0.0.0/0')!;
+    const host = parseCidr('192.0.2.7')!;
+    const odd = parseCidr('198.51.100.128/25')!;
+    const high = parseCidr('255.255.255.0/24')!;
+    expect(inCidrs('203.0.113.1', [all])).toBe(true);
+    expect(inCidrs('2001:db8::1', [all])).toBe(false);
+    expect(inCidrs('192.0.2.7', [host])).toBe(true);
+    expect(inCidrs('192.0.2.70', [host])).toBe(false);
+    expect(inCidrs('198.51.100.128', [odd])).toBe(true);
+    expect(inCidrs('198.51.100.255', [odd])).toBe(true);
+    expect(inCidrs('198.51.100.127', [odd])).toBe(false);
+    expect(inCidrs('255.255.255.255', [high])).toBe(true);
+    expect(inCidrs('255.255.254.255', [high])).toBe(false);
+    expect(inCidrs('192.0.2.7', [])).toBe(false);
+    expect(inCidrs('not-an-ip', [all])).toBe(false);
+    // A Cidr made without parseCidr (no numeric form) is matched by its bits.
+    expect(inCidrs('127.1.2.3', [{ family: 4, bits: '01111111' }])).toBe(true);
+    expect(inCidrs('128.1.2.3', [{ family: 4, bits: '01111111' }])).toBe(false);
+    // The same answer as the bit strings for every prefix length of one network.
+    for (let n = 0; n <= 32; n++) {
+      const c = parseCidr(`203.0.113.77/${n}`)!;
+      for (const ip of ['203.0.113.77', '203.0.113.76', '203.0.112.77', '75.0.113.77', '0.0.0.0'])
+        expect(inCidrs(ip, [c])).toBe(inCidrs(ip, [{ family: 4, bits: c.bits }]));
+    }
+  });
 });
 
 describe('DNSBL site specs (postscreen syntax)', () => {

@@ -59,6 +59,8 @@ export class Connection implements CommandContext {
   private remotePort: number;
   private proxied = false;
   private counted = false;
+  /** The socket's idle timeout as last set (setting it again would make a new timer). */
+  private idleMs = -1;
 
   constructor(
     private socket: Socket,
@@ -149,6 +151,43 @@ export class Connection implements CommandContext {
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
+  /**
+   * After QUIT's 221 (RFC 5321 §4.1.1.10): the session is over, so the socket is
+   * closed as soon as the reply is handed to the kernel, without waiting for the
+   * client's side (many clients reset the connection instead of closing it, and
+   * reading that reset costs an error object per session). Input still buffered
+   * means the client sent more after QUIT: then it gets the lingering close, since
+   * closing a socket with unread input resets it and may drop the 221.
+   */
+  quit(r: SmtpReply): void {
+    if (this.closing) return;
+    if (this.input.buffered > 0) {
+      this.close(r);
+      return;
+    }
+    this.reply(r);
+    this.closing = true;
+    const socket = this.socket;
+    const out = this.out.join('');
+    this.out = [];
+    if (socket.destroyed) return;
+    socket.end(out);
+    // All of it is in the kernel's send buffer, which still delivers it (and the FIN)
+    // after the descriptor is closed.
+    if (socket.writableLength === 0) socket.destroy();
+    else {
+      socket.once('finish', () => socket.destroy());
+      setTimeout(() => socket.destroy(), 2000).unref();
+    }
+  }
+
+  /** Sets the socket's idle timeout; activity on the socket restarts it anyway. */
+  private idle(ms: number): void {
+    if (ms === this.idleMs) return;
+    this.idleMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
   /** Server shutdown: idle sessions get 421 now, busy ones after their command. */
   shutdown(): void {
     this.shuttingDown = true;
@@ -187,7 +226,7 @@ export class Connection implements CommandContext {
   }
 
   private async readProxyHeader(): Promise<boolean> {
-    this.socket.setTimeout(this.options.timeouts.proxyHeader);
+    this.idle(this.options.timeouts.proxyHeader);
     for (;;) {
       const r = parseProxyHeader(this.input.peek());
       if (r.kind === 'ok') {
@@ -220,7 +259,7 @@ export class Connection implements CommandContext {
     const hooked = onConnect ? this.hook('onConnect', () => onConnect.call(this.hooks, this.session)) : null;
     let talked = false;
     if (!passed && o.pregreetWaitMs > 0) {
-      this.socket.setTimeout(0);
+      this.idle(0);
       const wait = after(o.pregreetWaitMs, false);
       talked = await Promise.race([this.input.more(), wait.promise]);
       wait.cancel();
@@ -253,7 +292,7 @@ export class Connection implements CommandContext {
     while (!this.closing) {
       if (this.shuttingDown) return this.close(Replies.shuttingDown);
       if (!this.input.hasLine()) this.flush();
-      this.socket.setTimeout(o.timeouts.command);
+      this.idle(o.timeouts.command);
       this.waitingForCommand = true;
       const ev = await this.input.nextLine(MAX_LINE);
       this.waitingForCommand = false;
@@ -332,6 +371,7 @@ export class Connection implements CommandContext {
     this.input.detach();
     const plain = this.socket;
     plain.setTimeout(0);
+    this.idleMs = -1;
     const secure = new TLSSocket(plain, { isServer: true, secureContext: ctx.secureContext });
     const timer = after(this.options.timeouts.tlsHandshake, false);
     const ok = await Promise.race([
@@ -360,7 +400,7 @@ export class Connection implements CommandContext {
 
   async readAuthLine(): Promise<string | null> {
     this.flush();
-    this.socket.setTimeout(this.options.timeouts.command);
+    this.idle(this.options.timeouts.command);
     const ev = await this.input.nextLine(lineLimit('AUTH'));
     if (ev.kind === 'eof') return null;
     if (ev.kind !== 'line') return '*';
@@ -370,14 +410,14 @@ export class Connection implements CommandContext {
   async receiveData(s: Extract<State, { kind: 'rcpt' }>): Promise<void> {
     this.reply(Replies.startData);
     this.flush();
-    this.socket.setTimeout(this.options.timeouts.data);
+    this.idle(this.options.timeouts.data);
     const r = await readMessage({
       input: this.input,
       options: this.options,
       hooks: this.hooks,
       session: this.session,
       log: this.log,
-      dataEnded: () => this.socket.setTimeout(0),
+      dataEnded: () => this.idle(0),
     });
     if (r === 'gone') {
       // The client half-closed: end our side too, or it waits for us forever.

@@ -201,6 +201,63 @@ describe('protocol hygiene', () => {
     expect(got).toHaveLength(1);
   });
 
+  it('closes the connection after QUIT without waiting for the client to close its side', async () => {
+    const closedSessions: string[] = [];
+    const { port } = await start({}, { onClose: (s) => void closedSessions.push(s.id) });
+    const s = new Socket();
+    await new Promise<void>((resolve) => s.connect(port, '127.0.0.1', resolve));
+    let out = '';
+    s.on('data', (d) => {
+      out += d.toString();
+    });
+    s.on('error', () => {});
+    const ended = new Promise((resolve) => s.once('end', resolve));
+    const closed = new Promise((resolve) => s.once('close', resolve));
+    await new Promise<void>((resolve) => {
+      const check = () => (out.includes('\r\n') ? resolve() : s.once('data', check));
+      check();
+    });
+    s.write('EHLO c.example\r\n');
+    await new Promise<void>((resolve) => {
+      const check = () => (/^250 /m.test(out) ? resolve() : s.once('data', check));
+      check();
+    });
+    s.write('QUIT\r\n');
+    // Our side stays open; the server ends the stream after its 221.
+    await ended;
+    expect(out.trimEnd().split('\r\n').at(-1)).toMatch(/^221 /);
+    expect(closedSessions).toHaveLength(1);
+    // The server's socket is gone: what the client sends now is not answered.
+    s.end('NOOP\r\n');
+    await closed;
+    expect(out.trimEnd().split('\r\n').at(-1)).toMatch(/^221 /);
+  });
+
+  it('still delivers the 221 when the client sent more after QUIT', async () => {
+    const { port } = await start();
+    const s = new Socket();
+    await new Promise<void>((resolve) => s.connect(port, '127.0.0.1', resolve));
+    let out = '';
+    s.on('data', (d) => {
+      out += d.toString();
+    });
+    const ended = new Promise((resolve) => s.once('end', resolve));
+    await new Promise<void>((resolve) => {
+      const check = () => (out.includes('\r\n') ? resolve() : s.once('data', check));
+      check();
+    });
+    // Pipelined after QUIT: closing with that input unread would reset the connection.
+    s.write('EHLO c.example\r\nQUIT\r\nNOOP\r\nNOOP\r\n');
+    await ended;
+    s.end();
+    expect(
+      out
+        .split('\r\n')
+        .filter((l) => /^\d{3} /.test(l))
+        .map((l) => l.slice(0, 3)),
+    ).toEqual(['220', '250', '221']);
+  });
+
   it('closes after too many errors, and after too many unknown commands', async () => {
     const { port } = await start({ maxErrors: 3, maxUnknownCommands: 2 });
     const c = await session(port);

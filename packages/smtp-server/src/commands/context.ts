@@ -22,6 +22,8 @@ export interface CommandContext {
   hook(name: string, run: () => Promise<HookReply> | HookReply): Promise<HookReply>;
   /** Answers `r` and closes the connection. */
   close(r: SmtpReply): void;
+  /** Answers QUIT with `r` and closes the connection without waiting for the client's side. */
+  quit(r: SmtpReply): void;
   startTls(): Promise<void>;
   /** Sends 354, reads the message into onData, answers its reply. */
   receiveData(tx: Extract<State, { kind: 'rcpt' }>): Promise<void>;

@@ -33,7 +33,7 @@ export const quit = command({
   states: ['refused', ...served],
   wrongState: () => Replies.closing,
   handle(ctx) {
-    ctx.close(Replies.closing);
+    ctx.quit(Replies.closing);
   },
 });
 
