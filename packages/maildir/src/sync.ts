@@ -16,7 +16,7 @@
 // Every step leaves the folder consistent, so a crash anywhere needs no
 // special repair: the next sync finishes the job, breaks the dead holder's
 // lock, and removes what the crash left in tmp/.
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureMaildir } from './deliver.js';
 import { isMissing } from './fsutil.js';
@@ -79,9 +79,9 @@ export interface Checked {
  * a sync that also finds the same UID list and modseq state (modseqMark) needs
  * no readdir and no comparison of every file — what a warm SELECT of a
  * 100,000-message folder would otherwise pay (Dovecot's maildir sync checks
- * the directory times the same way). Only stamps of directories that had not
- * changed for SETTLE_MS are trusted: a change in the same clock tick as an
- * earlier one may leave the time as it was.
+ * the directory times the same way). Only trusted stamps are recorded
+ * (trustedStamp): a change in the same clock tick as an earlier one may leave
+ * the time as it was.
  */
 export interface KnownScan {
   stamp: string;
@@ -94,19 +94,75 @@ export interface KnownScan {
 
 const SETTLE_MS = 2000;
 
-/** new/ and cur/ as of now; null when either changed too recently to be trusted (or is missing). */
-async function dirStamp(dir: string): Promise<string | null> {
-  const now = BigInt(Date.now() - SETTLE_MS);
+/**
+ * Written to read the file system's own clock (see fsNow). Not a message file:
+ * it lives beside the UID list, outside new/ and cur/.
+ */
+const CLOCK_FILE = 'postamt-clock';
+
+interface DirTimes {
+  key: string;
+  /** The latest of the mtimes and ctimes of new/ and cur/. */
+  latestNs: bigint;
+}
+
+/** new/ and cur/ as of now (identity and times); null when either is missing. */
+async function dirTimes(dir: string): Promise<DirTimes | null> {
   try {
     const [n, c] = await Promise.all([
       stat(join(dir, 'new'), { bigint: true }),
       stat(join(dir, 'cur'), { bigint: true }),
     ]);
-    for (const t of [n.mtimeMs, n.ctimeMs, c.mtimeMs, c.ctimeMs]) if (t > now) return null;
-    return `${n.dev}:${n.ino}:${n.mtimeNs}:${n.ctimeNs} ${c.dev}:${c.ino}:${c.mtimeNs}:${c.ctimeNs}`;
+    let latestNs = 0n;
+    for (const t of [n.mtimeNs, n.ctimeNs, c.mtimeNs, c.ctimeNs]) if (t > latestNs) latestNs = t;
+    return {
+      key: `${n.dev}:${n.ino}:${n.mtimeNs}:${n.ctimeNs} ${c.dev}:${c.ino}:${c.mtimeNs}:${c.ctimeNs}`,
+      latestNs,
+    };
   } catch {
     return null;
   }
+}
+
+/**
+ * The file system's clock now, in ns: the mtime a one-byte write gives
+ * CLOCK_FILE. It is the clock that stamps new/ and cur/ too, whatever its
+ * granularity and wherever it runs (an NFS server's); null when the file
+ * cannot be written.
+ */
+async function fsNow(dir: string): Promise<bigint | null> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(join(dir, CLOCK_FILE), 'w', 0o600);
+    await fh.write('.');
+    return (await fh.stat({ bigint: true })).mtimeNs;
+  } catch {
+    return null;
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+/**
+ * The stamp of new/ and cur/ to record with a listing made after this call
+ * (KnownScan), or null when it cannot be trusted. Any later change to either
+ * directory must change the stamp, which a change in the same clock tick as
+ * the last one may not do. Trusted when the directories had not changed for
+ * SETTLE_MS by our clock; else — just after a change, ours or another's —
+ * when the file system's clock has moved past their times: CLOCK_FILE is
+ * written first and the directories looked at after it, so times below its
+ * mtime mean no change since the write, and every later change gets a time
+ * at least that (the racy-git rule). On a file system whose clock ticks
+ * coarsely this fails within the tick; then the next sync lists again.
+ */
+async function trustedStamp(dir: string): Promise<string | null> {
+  const now = await dirTimes(dir);
+  if (!now) return null;
+  if (now.latestNs < BigInt(Date.now() - SETTLE_MS) * 1_000_000n) return now.key;
+  const clock = await fsNow(dir);
+  if (clock === null) return null;
+  const after = await dirTimes(dir);
+  return after && after.latestNs < clock ? after.key : null;
 }
 
 /** Any recorded change raises `highest`; a reload makes a new state object. */
@@ -170,10 +226,10 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
   await folderExists(dir);
   const first = await readUidList(dir);
   if (!opts.mutate) {
-    // Taken before the scan, so the scan is at least as new as the stamp.
-    const stamp = await dirStamp(dir);
     const was = opts.known;
-    if (stamp && was && was.stamp === stamp && first.list === was.list) {
+    // A recorded stamp was trusted (trustedStamp): the same stamp now means the same files.
+    const same = was ? (await dirTimes(dir))?.key === was.stamp : false;
+    if (was && same && first.list === was.list) {
       const modseq = await readModseq(dir);
       if (modseq === was.modseq && modseqMark(modseq) === was.mark)
         return {
@@ -192,6 +248,8 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
     // it (it is updated in place), so all files are checked against one state.
     const list = first.list;
     const modseq = list ? await readModseq(dir) : null;
+    // Taken before the scan, so the scan is at least as new as the stamp.
+    const stamp = list && modseq ? await trustedStamp(dir) : null;
     if (list && modseq && modseq.uidValidity === list.uidValidity && modseq.msgs.size === list.uids.size) {
       const mark = modseqMark(modseq);
       const check = (base: string, name: string) => {
@@ -258,6 +316,9 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
         const modseq = await syncModseq(dir, list, placed, placed.keys());
         return { list, files: placed, added, removed: [], partial: true, from: old, modseq };
       }
+      // Right after our own changes (EXPUNGE, a first sync) the file system's clock mostly
+      // has moved on already: the next sync then needs no listing (trustedStamp).
+      const stamp = await trustedStamp(dir);
       const { files, listing } = await listFolder(dir);
       let missing = old ? [...old.uids.keys()].filter((b) => !files.has(b)) : [];
       let merged = false;
@@ -300,13 +361,17 @@ export async function syncFolder(dir: string, opts: SyncOptions = {}): Promise<S
       const modseq = await syncModseq(dir, list, files);
       await cleanGarbage(dir);
       // Files found by the second scan are not in the first listing.
+      if (merged) return { list, files, added, removed, modseq };
+      const known = stamp ? { stamp, files, list, modseq, mark: modseqMark(modseq), listing } : undefined;
       return {
         list,
         files,
         added,
         removed,
         modseq,
-        ...(merged ? {} : { listing, checked: { listing, list, highest: modseq.highest } }),
+        listing,
+        checked: { listing, list, highest: modseq.highest },
+        ...(known ? { known } : {}),
       };
     },
     opts.lock,

@@ -3,14 +3,14 @@
 // times). Every change made behind the store's back after the directories
 // settled — a delivery by another process, a hand-made flag rename, a
 // deletion, a file dropped in by an admin — must still be seen.
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '@postamt/testkit';
 import { describe, expect, it } from 'vitest';
 import { deliver, MaildirStore } from '../src/index.js';
-import { msg, tempRoot } from './helpers.js';
+import { deliverN, msg, tempRoot } from './helpers.js';
 
-/** Longer than sync.ts's SETTLE_MS: only then is the directory stamp trusted and the listing skipped. */
+/** Longer than sync.ts's SETTLE_MS: then the directory stamp is trusted on any file system and the listing skipped. */
 const settle = () => sleep(2300);
 
 async function deliverOne(root: string, i: number): Promise<void> {
@@ -58,7 +58,8 @@ describe('skipping the folder listing on a warm open', () => {
   });
 });
 
-// Within SETTLE_MS of a change the listing is never skipped, and the one-pass
+// Within SETTLE_MS of a change the listing is skipped only once the file system's
+// clock has moved past the directories' times (see below), and the one-pass
 // check of it (sync.ts: every file's base listed, its letters the recorded
 // ones, as many files as UIDs) must catch what others did right beside our
 // own changes — also a swap that leaves the number of files the same.
@@ -110,5 +111,56 @@ describe('the one-pass check of a fresh listing', () => {
     expect((await other.open('INBOX')).messages.map((m) => [m.uid, m.flags])).toEqual(
       snap.messages.map((m) => [m.uid, m.flags]),
     );
+  });
+});
+
+// Right after a change the directory times are trusted once the file system's
+// own clock has moved past them (sync.ts trustedStamp: CLOCK_FILE is written,
+// then the directories looked at): the open after our STORE or EXPUNGE records
+// the listing and the next one may skip it. What another program does at
+// once after that must change the stamp, so it is still seen.
+describe('skipping the listing right after our own changes', () => {
+  it('sees every foreign rename, deletion and delivery made at once after our STORE and EXPUNGE', async () => {
+    const root = tempRoot();
+    const s = new MaildirStore({ root, host: 'test.host' });
+    await deliverN(root, 16);
+    await s.open('INBOX');
+    /** What a store that never looked before finds, and the files really there. */
+    const truth = async () => {
+      const fresh = await new MaildirStore({ root, host: 'test.host' }).open('INBOX');
+      return fresh.messages.map((m) => [m.uid, m.flags, m.path]);
+    };
+    const onDisk = () =>
+      ['new', 'cur'].flatMap((sub) => readdirSync(join(root, sub)).map((n) => join(root, sub, n))).sort();
+    const foreign = (i: number, victim: { path: string; base: string }) => {
+      if (i % 3 === 0) renameSync(victim.path, join(root, 'cur', `${victim.base}:2,S`));
+      else if (i % 3 === 1) unlinkSync(victim.path);
+      else writeFileSync(join(root, 'new', `${1800000000 + i}.M${i}P1.admin,S=9`), 'hi there!');
+    };
+    for (let i = 0; i < 6; i++) {
+      let snap = await s.open('INBOX');
+      const [ours, victim, gone] = snap.messages.slice(i % 2);
+      if (!ours || !victim || !gone) throw new Error('too few messages');
+      // Our STORE, the open that records the listing, then another program at once.
+      await s.setFlags('INBOX', [ours.uid], 'add', ['\\Flagged']);
+      await s.open('INBOX');
+      foreign(i, victim);
+      snap = await s.open('INBOX');
+      expect(snap.messages.map((m) => [m.uid, m.flags, m.path])).toEqual(await truth());
+      expect(snap.messages.map((m) => m.path).sort()).toEqual(onDisk());
+
+      // Our EXPUNGE (its sync records the listing), then another program at once.
+      await s.setFlags('INBOX', [gone.uid], 'add', ['\\Deleted']);
+      await s.expunge('INBOX', [gone.uid]);
+      const next = snap.messages.find(
+        (m) => m.uid !== ours.uid && m.uid !== victim.uid && m.uid !== gone.uid,
+      );
+      if (!next) throw new Error('too few messages');
+      foreign(i + 1, next);
+      snap = await s.open('INBOX');
+      expect(snap.messages.map((m) => m.uid)).not.toContain(gone.uid);
+      expect(snap.messages.map((m) => [m.uid, m.flags, m.path])).toEqual(await truth());
+      expect(snap.messages.map((m) => m.path).sort()).toEqual(onDisk());
+    }
   });
 });

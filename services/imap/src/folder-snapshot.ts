@@ -36,6 +36,20 @@ export function indexIn(a: readonly number[], value: number): number {
   return i >= 0 && a[i] === value ? i : -1;
 }
 
+/**
+ * The whole-folder answers and summary maps last handed out, held strongly so
+ * a client that reconnects finds them made (the rest are weak: for a big
+ * folder they are megabytes, and an idle session must not keep them alive).
+ */
+const KEPT = 4;
+const kept: object[] = [];
+
+function keep(o: object): void {
+  if (kept.includes(o)) return;
+  kept.push(o);
+  if (kept.length > KEPT) kept.shift();
+}
+
 export class FolderSnap {
   readonly uids: readonly number[];
   /** Deltas from older snapshots, each worked out once for all sessions (weak: old states go away). */
@@ -58,6 +72,42 @@ export class FolderSnap {
   get existsLines(): readonly string[] {
     this.exists ??= [`${this.uids.length} EXISTS`];
     return this.exists;
+  }
+
+  /** Whole-folder answers made for this state (fetch.ts flagsSync), by the items asked for. */
+  private answers: Map<string, WeakRef<Buffer>> | null = null;
+
+  /**
+   * The bytes of a whole-folder answer that depends on this state alone: made
+   * once by `make`, then shared by every session that asks for it (a client
+   * resyncing with UID FETCH 1:* (FLAGS) on each connect costs one write).
+   */
+  answer(key: string, make: () => Buffer): Buffer {
+    let bytes = this.answers?.get(key)?.deref();
+    if (!bytes) {
+      bytes = make();
+      this.answers ??= new Map();
+      this.answers.set(key, new WeakRef(bytes));
+    }
+    keep(bytes);
+    return bytes;
+  }
+
+  private summaryMap: WeakRef<Map<number, unknown>> | null = null;
+
+  /**
+   * The summaries of all messages of this state, loaded once by `load` and
+   * shared: a SEARCH over the cached header fields of the whole folder looks
+   * up each message in one map, not through the store's index per batch.
+   */
+  async summaries<T>(load: () => Promise<Map<number, T>>): Promise<Map<number, T>> {
+    let map = this.summaryMap?.deref() as Map<number, T> | undefined;
+    if (!map) {
+      map = await load();
+      this.summaryMap = new WeakRef(map);
+    }
+    keep(map);
+    return map;
   }
 
   /** The shared form a store handed out with the snapshot, else one made for it (tests, plain stores). */

@@ -108,6 +108,11 @@ export class MailboxView {
     return this.staleSince !== null;
   }
 
+  /** The shared state, when this view shows exactly it: no sequence, metadata or \Recent of its own. */
+  get plain(): FolderSnap | null {
+    return this.seq === this.base.uids && this.own === null && this.recent.size === 0 ? this.base : null;
+  }
+
   /** UIDs in sequence-number order (index + 1 is the sequence number). */
   get uids(): readonly number[] {
     return this.seq;

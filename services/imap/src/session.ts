@@ -164,6 +164,11 @@ export class Session {
     return this.transport.write(Buffer.from(`* ${lines.join('\r\n* ')}\r\n`, 'latin1'));
   }
 
+  /** Untagged lines already framed ("* …\r\n" each) and shared between sessions: written as they are. */
+  untaggedBytes(bytes: Buffer): Promise<void> {
+    return bytes.length ? this.transport.write(bytes) : Promise.resolve();
+  }
+
   /** Every status response goes through here. */
   status(tag: string, s: Status): Promise<void> {
     if (s.kind !== 'OK' && s.kind !== 'PREAUTH')

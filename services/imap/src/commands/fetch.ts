@@ -239,10 +239,36 @@ async function flagsSync(
   const uidItem = withUid || items.some((i) => i.kind === 'UID');
   const flagsItem = items.some((i) => i.kind === 'FLAGS');
   const modseqItem = items.some((i) => i.kind === 'MODSEQ');
+  // The whole folder as the shared state has it (the UIDs asked for ascend, so as many are all):
+  // the answer is the same for every session, made once per state.
+  const shared = uids.length === view.uids.length ? view.plain : null;
+  if (shared) {
+    const key = `${+uidItem}${+flagsItem}${+modseqItem}`;
+    await session.untaggedBytes(
+      shared.answer(key, () => {
+        const lines = flagsLines(view, uids, uidItem, flagsItem, modseqItem);
+        return Buffer.from(lines.length ? `* ${lines.join('\r\n* ')}\r\n` : '', 'latin1');
+      }),
+    );
+    return R.done;
+  }
+  const lines = flagsLines(view, uids, uidItem, flagsItem, modseqItem);
+  for (let i = 0; i < lines.length; i += 2000) await session.untaggedMany(lines.slice(i, i + 2000));
+  return R.done;
+}
+
+/** The FETCH lines of flagsSync, without the "* ". */
+function flagsLines(
+  view: MailboxView,
+  uids: number[],
+  uidItem: boolean,
+  flagsItem: boolean,
+  modseqItem: boolean,
+): string[] {
   // Messages with the same flags mostly share one array (see the store's open): its text is made once.
   const flagText = new Map<readonly string[], string>();
   const recent = view.recent;
-  let lines: string[] = [];
+  const lines: string[] = [];
   // The UIDs ascend, as in the view: the sequence number is found by walking along, not searched.
   let at = 0;
   for (const uid of uids) {
@@ -268,13 +294,8 @@ async function flagsSync(
     }
     if (modseqItem) line += `${sep}MODSEQ (${meta.modseq})`;
     lines.push(`${line})`);
-    if (lines.length >= 2000) {
-      await session.untaggedMany(lines);
-      lines = [];
-    }
   }
-  if (lines.length) await session.untaggedMany(lines);
-  return R.done;
+  return lines;
 }
 
 /**

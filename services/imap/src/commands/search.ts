@@ -5,11 +5,12 @@
 // needs: the cached index, the cached header fields, the header bytes, or the
 // whole message.
 import { type CachedIndex, coveredByHeads } from '../header-cache.js';
-import { parseSearch, usesModseq } from '../protocol/search-args.js';
+import { parseSearch, type SearchProgram, usesModseq } from '../protocol/search-args.js';
 import { formatSet } from '../protocol/sequence.js';
-import { R } from '../responses.js';
+import { R, type Status } from '../responses.js';
 import { matches, NEED, needOf } from '../search-eval.js';
-import { defineCommand, SELECTED } from './command.js';
+import type { Session } from '../session.js';
+import { type Context, defineCommand, SELECTED } from './command.js';
 
 const BATCH = 256;
 /** Keys answered from the cached summaries alone hold no file in memory: larger batches, fewer store calls. */
@@ -32,12 +33,30 @@ export const search = defineCommand({
     const withModseq = usesModseq(program.key);
     if (withModseq) session.enabled.add('CONDSTORE');
     let highest = 0;
+    if (need === NEED.none) {
+      // Flags, dates, sets (UID SEARCH ALL of a resync): mailbox state only, one synchronous walk.
+      let at = 0;
+      for (const uid of view.uids) {
+        at++;
+        const meta = view.meta.get(uid);
+        if (!meta || !matches(program.key, { view, uid, meta, index: null, bytes: null })) continue;
+        hits.push(ctx.uid ? uid : at);
+        if (meta.modseq > highest) highest = meta.modseq;
+      }
+      return answer(session, program, ctx, hits, withModseq, highest);
+    }
     const uids = [...view.uids];
-    const size = need < NEED.head || (need === NEED.head && fromHeads) ? SUMMARY_BATCH : BATCH;
+    const summaryOnly = need < NEED.head || (need === NEED.head && fromHeads);
+    const size = summaryOnly ? SUMMARY_BATCH : BATCH;
+    // Keys answered from the summaries, on the folder as every session sees it: one map for all.
+    const shared = summaryOnly && need >= NEED.index ? view.plain : null;
+    const whole = shared ? await shared.summaries(() => store.summaries(view.name, uids)) : null;
     for (let i = 0; i < uids.length; i += size) {
       const batch = uids.slice(i, i + size);
-      const indexes =
-        need >= NEED.index ? ((await store.summaries(view.name, batch)) as Map<number, CachedIndex>) : null;
+      const indexes = (whole ?? (need >= NEED.index ? await store.summaries(view.name, batch) : null)) as Map<
+        number,
+        CachedIndex
+      > | null;
       // The files this batch must read, a few at a time (most keys need none).
       const files = new Map<number, Buffer | null>();
       if (need >= NEED.head && !(need === NEED.head && fromHeads)) {
@@ -79,21 +98,33 @@ export const search = defineCommand({
         }
       }
     }
-    if (program.returnOpts) {
-      // RFC 4731 §3.1; hits ascend, so MIN and MAX are the ends.
-      const parts = [`(TAG "${ctx.tag}")`];
-      if (ctx.uid) parts.push('UID');
-      const o = program.returnOpts;
-      if (o.includes('MIN') && hits.length) parts.push(`MIN ${hits[0]}`);
-      if (o.includes('MAX') && hits.length) parts.push(`MAX ${hits[hits.length - 1]}`);
-      if (o.includes('ALL') && hits.length) parts.push(`ALL ${formatSet(hits)}`);
-      if (o.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
-      if (withModseq && hits.length) parts.push(`MODSEQ ${highest}`);
-      await session.untagged(`ESEARCH ${parts.join(' ')}`);
-    } else {
-      const tail = withModseq && hits.length ? ` (MODSEQ ${highest})` : '';
-      await session.untagged(`SEARCH${hits.map((h) => ` ${h}`).join('')}${tail}`);
-    }
-    return R.done;
+    return answer(session, program, ctx, hits, withModseq, highest);
   },
 });
+
+/** The untagged SEARCH (one join: a resync's UID SEARCH ALL lists every UID) or ESEARCH reply. */
+async function answer(
+  session: Session,
+  program: SearchProgram,
+  ctx: Context,
+  hits: number[],
+  withModseq: boolean,
+  highest: number,
+): Promise<Status> {
+  if (program.returnOpts) {
+    // RFC 4731 §3.1; hits ascend, so MIN and MAX are the ends.
+    const parts = [`(TAG "${ctx.tag}")`];
+    if (ctx.uid) parts.push('UID');
+    const o = program.returnOpts;
+    if (o.includes('MIN') && hits.length) parts.push(`MIN ${hits[0]}`);
+    if (o.includes('MAX') && hits.length) parts.push(`MAX ${hits[hits.length - 1]}`);
+    if (o.includes('ALL') && hits.length) parts.push(`ALL ${formatSet(hits)}`);
+    if (o.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
+    if (withModseq && hits.length) parts.push(`MODSEQ ${highest}`);
+    await session.untagged(`ESEARCH ${parts.join(' ')}`);
+  } else {
+    const tail = withModseq && hits.length ? ` (MODSEQ ${highest})` : '';
+    await session.untagged(hits.length ? `SEARCH ${hits.join(' ')}${tail}` : 'SEARCH');
+  }
+  return R.done;
+}
