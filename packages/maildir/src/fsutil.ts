@@ -3,7 +3,7 @@
 // renaming it over the old one, so a reader (or a crash) only ever sees the
 // old or the new version, never a mix.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsync, openSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { constants, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -32,6 +32,16 @@ export async function fsyncDirInline(dir: string): Promise<void> {
   const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsyncDir entirely on the calling thread, for callers that serve no clients (DeliverOptions.syncInline). */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

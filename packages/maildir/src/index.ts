@@ -13,7 +13,7 @@ export {
 } from './events.js';
 export { type FlagOp, normalizeFlag, SYSTEM_FLAGS } from './flags.js';
 export { SPECIAL_USE } from './folders.js';
-export { fsyncDirInline, fsyncFd } from './fsutil.js';
+export { fsyncDirInline, fsyncDirSync, fsyncFd } from './fsutil.js';
 export { INDEX_FILE, type IndexEntry, SUMMARY_FILE } from './index-cache.js';
 export { KEYWORDS_FILE } from './keywords.js';
 export {

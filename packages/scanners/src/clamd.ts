@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { type ClamdResult, parseClamdReply } from './clamd-reply.js';
 import { ClamdSessionPool } from './clamd-session.js';
 import { type Deadlines, defaultDeadlines, type Endpoint } from './deadlines.js';
-import { type ExchangeResult, exchange } from './exchange.js';
+import { type ExchangeResult, exchange, ONE_WRITE_BYTES } from './exchange.js';
 
 export interface ClamdOptions extends Endpoint {
   deadlines?: Partial<Deadlines>;
@@ -31,6 +31,19 @@ function frame(data: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(data.length, 0);
   return Buffer.concat([len, data]);
+}
+
+/** A whole INSTREAM request: the command, `data` in chunks of at most `chunkBytes`, the end mark. */
+export function instreamRequest(data: Buffer, chunkBytes: number): Buffer {
+  const parts: Buffer[] = [INSTREAM];
+  for (let i = 0; i < data.length; i += chunkBytes) {
+    const part = data.subarray(i, i + chunkBytes);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(part.length, 0);
+    parts.push(len, part);
+  }
+  parts.push(END_OF_STREAM);
+  return Buffer.concat(parts);
 }
 
 function failure(r: Extract<ExchangeResult, { ok: false }>): ClamdResult {
@@ -79,6 +92,13 @@ export class ClamdClient {
     const send = async (write: (chunk: Buffer) => Promise<boolean>) => {
       let sent = 0;
       truncated = false;
+      if (Buffer.isBuffer(source) && source.length <= ONE_WRITE_BYTES) {
+        // A small message goes out as one write: one syscall and one segment, not three.
+        const body = source.subarray(0, this.maxBytes);
+        truncated = body.length < source.length;
+        await write(instreamRequest(body, this.chunkBytes));
+        return;
+      }
       if (!(await write(INSTREAM))) return;
       const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
       for await (const raw of chunks) {

@@ -9,6 +9,12 @@
 import { Socket } from 'node:net';
 import type { Deadlines, Endpoint } from './deadlines.js';
 
+/**
+ * A request for a message held in memory up to this size is written in one
+ * piece (one syscall, one segment), at the price of one copy of the message.
+ */
+export const ONE_WRITE_BYTES = 1024 * 1024;
+
 export type ExchangeFailure = 'refused' | 'connect-timeout' | 'timeout' | 'io' | 'source';
 
 export type ExchangeResult =

@@ -9,7 +9,7 @@
 // caller's policy is to retry later, never to treat that as a verdict.
 import type { Readable } from 'node:stream';
 import { type Deadlines, defaultDeadlines, type Endpoint } from './deadlines.js';
-import { type ExchangeResult, exchange } from './exchange.js';
+import { type ExchangeResult, exchange, ONE_WRITE_BYTES } from './exchange.js';
 import {
   buildRequest,
   EX_OK,
@@ -140,6 +140,11 @@ export class SpamdClient {
       endpoint: this.endpoint,
       deadlines: this.deadlines,
       send: async (write) => {
+        if (Buffer.isBuffer(message) && size <= ONE_WRITE_BYTES) {
+          // Head and message in one write: one syscall and one segment, not two.
+          await write(Buffer.concat([head, message.subarray(0, size)]));
+          return;
+        }
         if (!(await write(head)) || message === null) return;
         if (Buffer.isBuffer(message)) {
           await write(message.subarray(0, size));

@@ -13,8 +13,9 @@ import {
   zipOneFile,
 } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClamdClient } from '../src/clamd.js';
+import { ClamdClient, instreamRequest } from '../src/clamd.js';
 import { parseClamdReply } from '../src/clamd-reply.js';
+import { ONE_WRITE_BYTES } from '../src/exchange.js';
 import { startRelay } from './relay.js';
 import { startStub } from './silent-server.js';
 
@@ -41,6 +42,26 @@ describe('parseClamdReply', () => {
     expect(parseClamdReply('INSTREAM size limit exceeded. ERROR\0')).toMatchObject({ status: 'limit' });
     expect(parseClamdReply("stream: Can't allocate memory ERROR\0")).toMatchObject({ status: 'error' });
     expect(parseClamdReply('')).toMatchObject({ status: 'error', detail: 'empty reply' });
+  });
+});
+
+describe('instreamRequest', () => {
+  it('frames the data in chunks of at most chunkBytes between zINSTREAM and the zero-length end', () => {
+    const req = instreamRequest(Buffer.from('abcdefg'), 3);
+    const len = (n: number) => Buffer.from([0, 0, 0, n]);
+    expect(req).toEqual(
+      Buffer.concat([
+        Buffer.from('zINSTREAM\0'),
+        len(3),
+        Buffer.from('abc'),
+        len(3),
+        Buffer.from('def'),
+        len(1),
+        Buffer.from('g'),
+        len(0),
+      ]),
+    );
+    expect(instreamRequest(Buffer.alloc(0), 3)).toEqual(Buffer.concat([Buffer.from('zINSTREAM\0'), len(0)]));
   });
 });
 
@@ -81,6 +102,19 @@ describe('ClamdClient against clamd', () => {
     const big = textMessage('x'.repeat(76).concat('\n').repeat(5_000));
     const r = await capped.scan(Readable.from([big.subarray(0, 150_000), big.subarray(150_000)]));
     expect(r).toMatchObject({ status: 'limit', truncated: true });
+  });
+
+  it('a message in memory above the one-write size goes out chunk by chunk and is still scanned', async () => {
+    const big = textMessage(
+      `${EICAR}\n${'z'
+        .repeat(76)
+        .concat('\n')
+        .repeat(Math.ceil(ONE_WRITE_BYTES / 77) + 10)}`,
+    );
+    expect(big.length).toBeGreaterThan(ONE_WRITE_BYTES);
+    expect(await client.scan(big)).toMatchObject({ status: 'infected' });
+    // Below it, in one write: the same answer.
+    expect(await client.scan(textMessage(`${EICAR}\n`))).toMatchObject({ status: 'infected' });
   });
 
   it('still reports a virus found in the scanned part of an over-cap message', async () => {

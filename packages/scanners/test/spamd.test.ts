@@ -11,6 +11,7 @@ import {
   textMessage,
 } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ONE_WRITE_BYTES } from '../src/exchange.js';
 import { SpamdClient } from '../src/spamd.js';
 import { startStub } from './silent-server.js';
 
@@ -64,6 +65,17 @@ describe('SpamdClient against spamd', () => {
     const headers = await client.check(msg, { command: 'HEADERS' });
     expect(headers).toMatchObject({ status: 'ok', body: expect.stringContaining('X-Spam-Status: Yes') });
   });
+
+  it('a message in memory over the one-write size goes out as head, then body, and is scored whole', async () => {
+    const big = textMessage(
+      `${GTUBE}\n${'plain filler line\n'.repeat(Math.ceil(ONE_WRITE_BYTES / 18) + 10)}`,
+    );
+    expect(big.length).toBeGreaterThan(ONE_WRITE_BYTES);
+    const wide = new SpamdClient({ host: spamd.host, port: spamd.port, maxBytes: 2 * ONE_WRITE_BYTES });
+    const r = await wide.check(big);
+    expect(r).toMatchObject({ status: 'ok', isSpam: true });
+    expect(r).not.toHaveProperty('truncated');
+  }, 120_000);
 
   it('cuts messages over maxBytes and says so', async () => {
     const small = new SpamdClient({ host: spamd.host, port: spamd.port, maxBytes: 4096 });

@@ -84,7 +84,9 @@ async function main(): Promise<void> {
     async (job) => {
       const { spoolId } = catalog.filter.schema.parse(job.data);
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const outcome = await processMessage(deps, spoolId, { finalAttempt });
+      // BullMQ counts every start, also after a stall (a worker that died mid-job).
+      const firstStart = job.attemptsStarted <= 1;
+      const outcome = await processMessage(deps, spoolId, { finalAttempt, firstStart });
       metrics.done(spoolId, outcome.kind, outcome.kind === 'done' ? outcome.verdict : 'none');
       return outcome;
     },

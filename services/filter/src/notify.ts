@@ -25,6 +25,7 @@ export async function deliverNotices(
       host: where.hostname,
       source: notice,
       indexer: summarizeMessage,
+      syncInline: true,
     });
   }
 }

@@ -78,6 +78,12 @@ export class ScannersUnavailable extends Error {
 export interface JobContext {
   /** True on the job's last allowed attempt: unscannable mail then goes to quarantine. */
   finalAttempt: boolean;
+  /**
+   * True when no earlier run of this job started (not retried, not stalled):
+   * no scan report of an earlier run is looked up. A report left by another
+   * job for the same message (a spool sweep) still wins: put() keeps the first.
+   */
+  firstStart?: boolean;
 }
 
 export async function processMessage(
@@ -101,7 +107,7 @@ export async function processMessage(
   // Independent Redis reads go out together: one wait instead of one per read.
   const [expansions, stored] = await Promise.all([
     Promise.all(message.envelope.rcptTo.map((rcpt) => deps.directory.expand(rcpt.address))),
-    deps.verdicts.get(spoolId),
+    ctx.firstStart ? null : deps.verdicts.get(spoolId),
   ]);
   for (const expanded of expansions) {
     for (const u of expanded.local) local.set(u.key, u);
@@ -135,6 +141,14 @@ export async function processMessage(
   const body = () =>
     message.bytes ? message.bytes.subarray(header?.length ?? 0) : bytesFrom(message, header?.length ?? 0);
   const time = Math.floor(spoolIdTime(spoolId) / 1000);
+  // Copies with the same header block are the same bytes: parsed for the
+  // summaries index once (an alias or a list to many local users).
+  const summaries = new Map<string, unknown>();
+  const indexerFor = (prefix: Buffer) => (bytes: Buffer) => {
+    const key = prefix.toString('latin1');
+    if (!summaries.has(key)) summaries.set(key, summarizeMessage(bytes));
+    return summaries.get(key);
+  };
   const outcome = {
     kind: 'done' as const,
     verdict: verdict.kind,
@@ -201,15 +215,18 @@ export async function processMessage(
         continue;
       }
       const folder = v.kind === 'spam' ? 'Junk' : 'INBOX';
+      const prefix = compose(v, levels);
       const result = await deliver({
         dir: folderDir(userMaildir(deps.dataDir, user.key), folder),
         deliveryKey: deliveryKey(spoolId, user.key),
         time,
         host: deps.hostname,
-        prefix: compose(v, levels),
+        prefix,
         source: body(),
         // Parsed once, here: IMAP serves ENVELOPE/BODYSTRUCTURE from the stored summary.
-        indexer: summarizeMessage,
+        indexer: indexerFor(prefix),
+        // This worker serves no clients: fsync on the spot, no thread-pool hand-offs.
+        syncInline: true,
       });
       if (result.created) outcome.delivered++;
       else outcome.duplicates++;

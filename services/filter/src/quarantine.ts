@@ -5,10 +5,10 @@
 // last, so its presence means the entry is whole, and a retry that finds it
 // does nothing (idempotent like Maildir delivery).
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fsyncDirInline, fsyncFd } from '@postamt/maildir';
+import { fsyncDirSync } from '@postamt/maildir';
 
 export interface QuarantineEntry {
   id: string;
@@ -20,9 +20,10 @@ export interface QuarantineEntry {
   scan: unknown;
 }
 
-// Metadata calls (open, write to the page cache, rename) run inline: each is a
-// few µs, a thread-pool round trip ten times that. The fsyncs wait for the
-// disk and stay on the thread pool.
+// Every file-system call runs on the spot, fsyncs included: a thread-pool
+// round trip costs about as much CPU as the call, and this worker serves no
+// clients — waiting for the disk only delays its other jobs (as in delivery,
+// DeliverOptions.syncInline).
 
 /** Writes `parts` to a new file `path` and fsyncs it. */
 async function writeDurably(path: string, parts: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
@@ -32,7 +33,7 @@ async function writeDurably(path: string, parts: Iterable<Buffer> | AsyncIterabl
       const buf = Buffer.isBuffer(part) ? part : Buffer.from(part);
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
     }
-    await fsyncFd(fd);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -69,6 +70,6 @@ export async function quarantine(
   const tmpMeta = `${tmp}.json`;
   await writeDurably(tmpMeta, [Buffer.from(`${JSON.stringify(entry, null, 2)}\n`)]);
   renameSync(tmpMeta, meta);
-  await fsyncDirInline(dir);
+  fsyncDirSync(dir);
   return { path, created: true };
 }

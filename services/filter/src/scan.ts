@@ -64,7 +64,7 @@ export async function scanMessage(
     scanners.auth && message.envelope.source === 'mx'
       ? scanners.auth.check(message.envelope, message.stream())
       : null,
-    attachmentNames(message.stream()).catch(() => [] as string[]),
+    attachmentNames(bytes ?? message.stream()).catch(() => [] as string[]),
   ]);
   const failures: ScanFailure[] = [];
   if (virus.status === 'error') failures.push({ scanner: 'clamd', detail: virus.detail ?? virus.raw });

@@ -44,6 +44,8 @@ describe('attachment names', () => {
     expect(zipNames(zip)).toEqual(['invoice.pdf.exe']);
     const msg = attachmentMessage(zip, 'invoice.zip', 'application/zip');
     expect(await walk(msg)).toEqual(['invoice.zip', 'invoice.pdf.exe']);
+    // Held in memory, the bytes are walked as they are: the same names.
+    expect(await attachmentNames(msg)).toEqual(['invoice.zip', 'invoice.pdf.exe']);
   });
 
   it('walks nested multiparts and attached messages, and finds nothing in plain text', async () => {

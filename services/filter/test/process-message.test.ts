@@ -85,10 +85,54 @@ describe('filter delivery', () => {
     expect(carol?.equals(bob as Buffer)).toBe(true);
   });
 
+  it('on a first start no stored report is looked up, yet one stored for the message still decides', async () => {
+    const { deps } = env;
+    const id = await spoolMessage(deps, ['alice@example.test'], BODY);
+    // As if an earlier job for the same spool file (a sweep after lost Redis writes) had scored it as spam.
+    await deps.verdicts.put(id, {
+      virus: { status: 'clean', raw: 'stream: OK' },
+      spam: { isSpam: true, score: 7.5, threshold: 5, rules: ['EARLIER_RUN'] },
+      auth: null,
+      attachments: [],
+      ms: 1,
+    });
+    const outcome = await processMessage(deps, id, { finalAttempt: false, firstStart: true });
+    expect(outcome).toMatchObject({ kind: 'done', verdict: 'spam', delivered: 1 });
+    const [file] = filesOf(deps.dataDir, 'alice', id, 'Junk');
+    expect((file as Buffer).toString('latin1')).toMatch(/^X-Spam-Status: Yes, score=7\.5 .*EARLIER_RUN/m);
+    expect(filesOf(deps.dataDir, 'alice', id)).toHaveLength(0);
+    expect(await deps.verdicts.get(id)).toBeNull();
+  });
+
+  it('a first start that fails between recipients: the retry delivers the rest once, with the same scan', async () => {
+    const { deps } = env;
+    const id = await spoolMessage(deps, ['bob@example.test', 'carol@example.test'], BODY);
+    const carolDir = join(deps.dataDir, 'mail/example.test/carol');
+    rmSync(carolDir, { recursive: true, force: true });
+    writeFileSync(carolDir, 'in the way');
+    await expect(processMessage(deps, id, { finalAttempt: false, firstStart: true })).rejects.toThrow();
+    rmSync(carolDir);
+    const retry = await processMessage(deps, id, { finalAttempt: false, firstStart: false });
+    expect(retry).toMatchObject({ kind: 'done', delivered: 1, duplicates: 1 });
+    const [bob] = filesOf(deps.dataDir, 'bob', id);
+    const [carol] = filesOf(deps.dataDir, 'carol', id);
+    expect(filesOf(deps.dataDir, 'bob', id)).toHaveLength(1);
+    expect(carol?.equals(bob as Buffer)).toBe(true);
+  });
+
   it('expands aliases to every member, scanning once', async () => {
     const { deps } = env;
     const id = await spoolMessage(deps, ['team@example.test', 'alice@example.test'], BODY);
     expect(await processMessage(deps, id)).toMatchObject({ kind: 'done', delivered: 3, duplicates: 0 });
-    for (const u of ['alice', 'bob', 'carol']) expect(filesOf(deps.dataDir, u, id)).toHaveLength(1);
+    for (const u of ['alice', 'bob', 'carol']) {
+      const [file] = filesOf(deps.dataDir, u, id);
+      // The copies share one header block, so one parse serves every summaries index.
+      const lines = readFileSync(join(deps.dataDir, 'mail/example.test', u, SUMMARY_FILE), 'utf8').split(
+        '\n',
+      );
+      const [, size, , summary] = JSON.parse(lines.find((l) => l.includes(id)) as string) as unknown[];
+      expect(size).toBe((file as Buffer).length);
+      expect(summary).toEqual(summarizeMessage(file as Buffer));
+    }
   });
 });

@@ -43,7 +43,8 @@ function isZip(h: PartHeader): boolean {
 }
 
 export async function attachmentNames(
-  source: Readable,
+  /** The message: a stream, or the bytes when held in memory (no stream to set up then). */
+  source: Readable | Buffer,
   maxArchiveBytes = 10 * 1024 * 1024,
 ): Promise<string[]> {
   const names: string[] = [];
@@ -96,7 +97,7 @@ export async function attachmentNames(
     }
   };
 
-  for await (const chunk of source) {
+  for await (const chunk of Buffer.isBuffer(source) ? [source] : source) {
     const text = rest + (chunk as Buffer).toString('latin1');
     const lines = text.split('\n');
     rest = lines.pop() ?? '';
