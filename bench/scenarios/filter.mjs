@@ -324,6 +324,7 @@ async function runFilter({
   for (const m of warmup) warmIds.push(await put(m));
   const ids = [];
   for (const m of messages) ids.push(await put(m));
+  await spool.close();
   const per = Math.max(1, Math.round(concurrency / workers));
   const procs = [];
   for (let w = 0; w < workers; w++)

@@ -145,6 +145,7 @@ async function postamtRun(
         }),
       );
     }
+    await spool.close();
     log(`  ${messages} messages spooled and queued (paused)`);
     for (let w = 0; w < workers; w++) {
       const metricsPort = await freePort();

@@ -120,6 +120,14 @@ class DirSync {
     return this.next;
   }
 
+  /** Closes the directory once the fsyncs asked for so far are done. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.running, this.next]);
+    const h = this.handle;
+    this.handle = null;
+    await h?.then((fh) => fh.close()).catch(() => {});
+  }
+
   private start(): Promise<void> {
     const p = this.fsync();
     this.running = p;
@@ -209,6 +217,11 @@ export class Spool {
     this.tmpDir = join(this.dir, 'tmp');
     this.dirSync = new DirSync(this.dir);
     this.inlineMetadata = options.inlineMetadata ?? false;
+  }
+
+  /** Lets go of the spool directory kept open for its fsyncs (a later commit opens it again). */
+  close(): Promise<void> {
+    return this.dirSync.close();
   }
 
   async init(): Promise<void> {

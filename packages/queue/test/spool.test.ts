@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeTempDir } from '@postamt/testkit';
@@ -87,6 +87,27 @@ describe('spool', () => {
     await w.abort();
     expect(await spool.list()).toEqual([]);
     expect(readdirSync(spool.tmpDir)).toEqual([]);
+  });
+
+  it('close() lets go of the directory kept open for fsyncs; a later commit opens it again', async () => {
+    const spool = new Spool(makeTempDir('spool'));
+    await spool.init();
+    const openOnDir = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === spool.dir;
+        } catch {
+          return false; // closed since the listing
+        }
+      }).length;
+    await spool.put(envelope, Buffer.from('one'));
+    expect(openOnDir()).toBe(1);
+    await spool.close();
+    expect(openOnDir()).toBe(0);
+    const id = await spool.put(envelope, Buffer.from('two'));
+    expect((await readAll((await spool.openMessage(id)).stream())).toString()).toBe('two');
+    await spool.close();
+    expect(openOnDir()).toBe(0);
   });
 
   it('put() stores a stream; remove() is idempotent', async () => {
