@@ -17,6 +17,12 @@ export const imapSchema = withCommonRules(
     imapsPort: port.default(993),
     /** LOGIN/AUTHENTICATE without TLS: `never`, `loopback` (clients on 127.0.0.1/::1 only, for local tools) or `always`. */
     imapAllowPlaintext: plaintextPolicy.prefault('loopback'),
+    /**
+     * While a client IDLEs, its folder is also read this often, for changes no
+     * mail event announced (files written by another program, events lost while
+     * Redis was away). One read per folder, not per client.
+     */
+    imapIdlePoll: duration.prefault('30s').refine((ms) => ms >= 1000, 'expected at least 1s'),
     /** RFC 3501 §5.4: the autologout timer must be at least 30 minutes. */
     imapIdleTimeout: duration.prefault('30m').refine((ms) => ms >= 1000, 'expected at least 1s'),
     /** Failed logins before the connection is closed. */

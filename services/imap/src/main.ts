@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       maxAuthFailures: config.imapMaxAuthFailures,
       authFailDelayMs: config.imapAuthFailDelay,
       idleTimeoutMs: config.imapIdleTimeout,
+      idlePollMs: config.imapIdlePoll,
     },
   });
   const ops = await startOpsServer({

@@ -1,8 +1,9 @@
 // Two real IMAP processes (dist/main.js, wired as in production) on one data
 // volume and one Redis: mail delivered by a third process (as the filter
 // does: deliver, then a 'new' event) reaches an IDLE client of either at once,
-// a flag change in one process reaches sessions of the other, and MOVE into
-// Junk queues a learn job.
+// a flag change in one process reaches sessions of the other, MOVE into
+// Junk queues a learn job, and mail that came with no event reaches an IDLE
+// client by the poll POSTAMT_IMAP_IDLE_POLL sets.
 import { join } from 'node:path';
 import { Directory } from '@postamt/directory';
 import { deliver, publishMailEvent } from '@postamt/maildir';
@@ -42,6 +43,8 @@ beforeAll(async () => {
         POSTAMT_HOSTNAME: 'imap.example.test',
         POSTAMT_IMAP_PORT: String(port),
         POSTAMT_IMAPS_PORT: String(await freePort()),
+        // The first process polls idle folders every second (default 30 s).
+        ...(i === 0 ? { POSTAMT_IMAP_IDLE_POLL: '1s' } : {}),
       }),
     );
   }
@@ -94,5 +97,23 @@ describe('imap service processes', () => {
     await queues.close();
     a.close();
     b.close();
+  });
+
+  it('polls an IDLE client’s folder as often as POSTAMT_IMAP_IDLE_POLL says: mail with no event still arrives', async () => {
+    const a = await login(ports[0] as number);
+    a.send('i IDLE');
+    await a.expect(/^\+ idling/);
+    // Written by another program, no Redis event: only the poll can find it.
+    await deliver({
+      dir: join(data, 'mail', 'example.test', 'alice'),
+      deliveryKey: 'svc-quiet',
+      time: 1_700_000_100,
+      host: 'mx.example.test',
+      source: Buffer.from('From: x@example.net\r\nSubject: unannounced\r\n\r\nbody\r\n'),
+    });
+    await a.expect(/^\* 1 EXISTS/);
+    a.send('DONE');
+    await a.expect(/^i OK/);
+    a.close();
   });
 });
