@@ -56,6 +56,17 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
+/** Delivers a small message to alice's INBOX as the filter would, without the mail event. */
+function deliverToAlice(deliveryKey: string, time: number, subject: string) {
+  return deliver({
+    dir: join(data, 'mail', 'example.test', 'alice'),
+    deliveryKey,
+    time,
+    host: 'mx.example.test',
+    source: Buffer.from(`From: x@example.net\r\nSubject: ${subject}\r\n\r\nbody\r\n`),
+  });
+}
+
 async function login(port: number): Promise<LineClient> {
   const c = await LineClient.connect(port);
   await c.expect(/^\* OK/);
@@ -69,13 +80,7 @@ describe('imap service processes', () => {
     const [a, b] = [await login(ports[0] as number), await login(ports[1] as number)];
     a.send('i IDLE');
     await a.expect(/^\+ idling/);
-    await deliver({
-      dir: join(data, 'mail', 'example.test', 'alice'),
-      deliveryKey: 'svc1',
-      time: 1_700_000_000,
-      host: 'mx.example.test',
-      source: Buffer.from('From: x@example.net\r\nSubject: hi\r\n\r\nbody\r\n'),
-    });
+    await deliverToAlice('svc1', 1_700_000_000, 'hi');
     await publishMailEvent(redis, 'alice@example.test', { type: 'new', folder: 'INBOX' });
     await a.expect(/^\* 1 EXISTS/);
     await b.command('n NOOP', /^\* 1 EXISTS/);
@@ -104,13 +109,7 @@ describe('imap service processes', () => {
     a.send('i IDLE');
     await a.expect(/^\+ idling/);
     // Written by another program, no Redis event: only the poll can find it.
-    await deliver({
-      dir: join(data, 'mail', 'example.test', 'alice'),
-      deliveryKey: 'svc-quiet',
-      time: 1_700_000_100,
-      host: 'mx.example.test',
-      source: Buffer.from('From: x@example.net\r\nSubject: unannounced\r\n\r\nbody\r\n'),
-    });
+    await deliverToAlice('svc-quiet', 1_700_000_100, 'unannounced');
     await a.expect(/^\* 1 EXISTS/);
     a.send('DONE');
     await a.expect(/^i OK/);
