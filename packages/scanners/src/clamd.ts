@@ -27,10 +27,15 @@ const INSTREAM = Buffer.from('zINSTREAM\0');
 /** A zero-length chunk: end of the stream. */
 const END_OF_STREAM = Buffer.alloc(4);
 
-function frame(data: Buffer): Buffer {
+/** The 4-byte big-endian length before each INSTREAM chunk. */
+function chunkLength(n: number): Buffer {
   const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length, 0);
-  return Buffer.concat([len, data]);
+  len.writeUInt32BE(n, 0);
+  return len;
+}
+
+function frame(data: Buffer): Buffer {
+  return Buffer.concat([chunkLength(data.length), data]);
 }
 
 /** A whole INSTREAM request: the command, `data` in chunks of at most `chunkBytes`, the end mark. */
@@ -38,9 +43,7 @@ export function instreamRequest(data: Buffer, chunkBytes: number): Buffer {
   const parts: Buffer[] = [INSTREAM];
   for (let i = 0; i < data.length; i += chunkBytes) {
     const part = data.subarray(i, i + chunkBytes);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(part.length, 0);
-    parts.push(len, part);
+    parts.push(chunkLength(part.length), part);
   }
   parts.push(END_OF_STREAM);
   return Buffer.concat(parts);

@@ -141,44 +141,38 @@ export class Connection implements CommandContext {
     this.out = [];
   }
 
-  close(r?: SmtpReply): void {
+  /**
+   * Answers `r` and ends our side. `linger`: wait (up to 2 s) for the client to
+   * close its side; otherwise the socket is closed as soon as everything is
+   * handed to the kernel, whose send buffer still delivers it and the FIN.
+   */
+  close(r?: SmtpReply, linger = true): void {
     if (this.closing) return;
     if (r) this.reply(r);
     this.flush();
     this.closing = true;
-    this.socket.end();
+    const socket = this.socket;
+    socket.end();
+    const cut = (): void => {
+      socket.destroy();
+    };
+    if (!linger) {
+      if (socket.writableLength === 0) return cut();
+      socket.once('finish', cut);
+    }
     // A client that does not close its side is not waited for.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    setTimeout(cut, 2000).unref();
   }
 
   /**
-   * After QUIT's 221 (RFC 5321 §4.1.1.10): the session is over, so the socket is
-   * closed as soon as the reply is handed to the kernel, without waiting for the
+   * After QUIT's 221 (RFC 5321 §4.1.1.10) the session is over: no waiting for the
    * client's side (many clients reset the connection instead of closing it, and
    * reading that reset costs an error object per session). Input still buffered
-   * means the client sent more after QUIT: then it gets the lingering close, since
+   * means the client sent more after QUIT: then the lingering close, since
    * closing a socket with unread input resets it and may drop the 221.
    */
   quit(r: SmtpReply): void {
-    if (this.closing) return;
-    if (this.input.buffered > 0) {
-      this.close(r);
-      return;
-    }
-    this.reply(r);
-    this.closing = true;
-    const socket = this.socket;
-    const out = this.out.join('');
-    this.out = [];
-    if (socket.destroyed) return;
-    socket.end(out);
-    // All of it is in the kernel's send buffer, which still delivers it (and the FIN)
-    // after the descriptor is closed.
-    if (socket.writableLength === 0) socket.destroy();
-    else {
-      socket.once('finish', () => socket.destroy());
-      setTimeout(() => socket.destroy(), 2000).unref();
-    }
+    this.close(r, this.input.buffered > 0);
   }
 
   /** Sets the socket's idle timeout; activity on the socket restarts it anyway. */
