@@ -153,13 +153,12 @@ export class Connection implements CommandContext {
     this.closing = true;
     const socket = this.socket;
     socket.end();
-    const cut = (): void => {
-      socket.destroy();
-    };
-    if (!linger) {
-      if (socket.writableLength === 0) return cut();
-      socket.once('finish', cut);
+    const cut = () => socket.destroy();
+    if (!linger && socket.writableLength === 0) {
+      cut();
+      return;
     }
+    if (!linger) socket.once('finish', cut);
     // A client that does not close its side is not waited for.
     setTimeout(cut, 2000).unref();
   }
