@@ -106,7 +106,7 @@ describe('SMTP smuggling', () => {
       const text = readFileSync(join(s.stack.data, 'spool', f), 'latin1');
       expect(text).toContain(token);
       const envelope = JSON.parse(
-        /^POSTAMT-SPOOL\/1 (\d+)\n/.exec(text)
+        /^POSTAMT-SPOOL\/1 (\d+)[ \n]/.exec(text)
           ? text.slice(
               text.indexOf('\n') + 1,
               text.indexOf('\n') + 1 + Number(/^POSTAMT-SPOOL\/1 (\d+)/.exec(text)?.[1]),

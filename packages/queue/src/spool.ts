@@ -1,12 +1,22 @@
 // The spool: accepted messages on the shared volume, waiting for the filter and
 // relay. One file per message holds the envelope and the raw bytes:
 //
-//   spool/<id>.msg   "POSTAMT-SPOOL/1 <n>\n" + <n bytes of envelope JSON> + "\n" + message
+//   spool/<id>.msg   "POSTAMT-SPOOL/1 <n>[ <m> <crc>]\n" + <n bytes of envelope JSON> + "\n"
+//                    + <m bytes of message>
 //   spool/tmp/       files being written; never read by anyone else
 //
-// A message exists only once its file is renamed out of tmp/ (after fsync of the
-// file) and the spool directory is fsynced: the rename is the commit point, so a
-// crash leaves either nothing or a whole message.
+// A message is committed in one of two ways; a crash leaves either nothing usable
+// or a whole message:
+// - whole in hand (the usual case) on a local disk (SpoolOptions.commitInPlace):
+//   the final file is created and written once with O_DSYNC, its head carrying
+//   the message length and a CRC-32 of envelope and message. When the write
+//   returns, the file and its name are on disk (syncing a new file commits its
+//   directory entry on ext4, XFS and btrfs, as Postfix's queue relies on): one
+//   flush. A torn file fails `isComplete`; it never got a job, and the start-up
+//   sweep removes it.
+// - otherwise (streamed, or on a network filesystem): written in tmp/, synced,
+//   renamed into the spool and the spool directory fsynced: the rename is the
+//   commit point.
 import {
   close as closeCb,
   closeSync,
@@ -20,10 +30,11 @@ import {
   renameSync,
   write,
 } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { type Envelope, envelopeSchema } from './envelope.js';
 import { isSpoolId, newSpoolId } from './ids.js';
 
@@ -192,10 +203,20 @@ export interface SpoolEntry {
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
+/** CRC-32 of a spool file's envelope JSON and message, as in its head. */
+function spoolCrc(json: Buffer, message: Buffer): string {
+  return crc32(message, crc32(json)).toString(16);
+}
+
+/** A spool file's head: magic and JSON length, with the message's length and CRC when known. */
+function spoolHead(json: Buffer, message?: Buffer): Buffer {
+  const sealed = message ? ` ${message.length} ${spoolCrc(json, message)}` : '';
+  return Buffer.concat([Buffer.from(`${MAGIC} ${json.length}${sealed}\n`), json, Buffer.from('\n')]);
+}
+
 export interface SpoolOptions {
   /**
-   * Make a writer's close and rename calls (and the reopen for its synced write) on the
-   * spot instead of in libuv's thread pool; creating the file always goes to the pool. On
+   * Make a writer's close and rename calls on the spot instead of in libuv's thread pool; creating the file always goes to the pool. On
    * a local disk these take microseconds, and each trip through the pool costs
    * thread wake-ups that showed as a large share of the intake's CPU under load; on a
    * network filesystem each is a round trip that would stall the whole event loop, so
@@ -203,6 +224,13 @@ export interface SpoolOptions {
    * file's head (read, openMessage); unlinking always goes to the pool (it waits on the journal).
    */
   inlineMetadata?: boolean;
+  /**
+   * Commit a message that is whole in hand by one synced write of its final file
+   * instead of tmp/, rename and a directory fsync. Safe where syncing a new file makes
+   * its name durable too: ext4 (with or without a journal), XFS and btrfs, as Postfix's
+   * queue assumes. Off (the default) for network filesystems.
+   */
+  commitInPlace?: boolean;
 }
 
 export class Spool {
@@ -211,12 +239,14 @@ export class Spool {
   private readonly tag = `${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${process.pid}`;
   private readonly dirSync: DirSync;
   private readonly inlineMetadata: boolean;
+  private readonly commitInPlace: boolean;
 
   constructor(dataDir: string, options: SpoolOptions = {}) {
     this.dir = join(dataDir, 'spool');
     this.tmpDir = join(this.dir, 'tmp');
     this.dirSync = new DirSync(this.dir);
     this.inlineMetadata = options.inlineMetadata ?? false;
+    this.commitInPlace = options.commitInPlace ?? false;
   }
 
   /** Lets go of the spool directory kept open for its fsyncs (a later commit opens it again). */
@@ -233,31 +263,37 @@ export class Spool {
     return join(this.dir, `${id}.msg`);
   }
 
-  /** Starts a new spool file for this envelope (its id is assigned here). */
+  /**
+   * Starts a new spool file for this envelope (its id is assigned here). Nothing is
+   * created until bytes must go to disk: a message that arrives whole is committed in
+   * one synced write of its final file (see commit), a large one is streamed into tmp/.
+   */
   async create(envelope: Omit<Envelope, 'id'>, id = newSpoolId()): Promise<SpoolWriter> {
     const full = envelopeSchema.parse({ ...envelope, id });
     const tmpPath = join(this.tmpDir, `${id}.${this.tag}`);
     const finalPath = this.pathOf(id);
     const inline = this.inlineMetadata;
-    // Always in the pool: creating a file joins the filesystem's journal, and while other
-    // writers' fsyncs commit it, that waits (most of a millisecond per message under load,
-    // which on the spot stalled every session).
-    const fd = await openFd(tmpPath, CREATE, 0o640);
+    const inPlace = this.commitInPlace;
     const json = Buffer.from(JSON.stringify(full));
-    // Written with the first message bytes: one write instead of two.
-    let pending: Buffer | null = Buffer.concat([
-      Buffer.from(`${MAGIC} ${json.length}\n`),
-      json,
-      Buffer.from('\n'),
-    ]);
+    let headerWritten = false;
     let size = 0;
-    let closed = false;
+    let fd: number | null = null;
+    let createdPath: string | null = null;
     const dirSync = this.dirSync;
+    // Creating a file always goes to the pool: it joins the filesystem's journal, and
+    // while other writers' fsyncs commit it, that waits (most of a millisecond per
+    // message under load, which on the spot stalled every session).
+    const createFile = async (path: string, flags: number) => {
+      createdPath = path;
+      fd = await openFd(path, CREATE | flags, 0o640);
+      return fd;
+    };
     const close = async () => {
-      if (closed) return;
-      closed = true;
-      if (inline) closeSync(fd);
-      else await closeFd(fd);
+      if (fd === null) return;
+      const f = fd;
+      fd = null;
+      if (inline) closeSync(f);
+      else await closeFd(f);
     };
     return {
       id,
@@ -265,41 +301,52 @@ export class Spool {
         return size;
       },
       async write(chunk: Buffer) {
-        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
-        pending = null;
-        await writeAll(fd, data);
+        const out = fd ?? (await createFile(tmpPath, 0));
+        // The head goes with the first message bytes: one write instead of two.
+        const data = headerWritten ? chunk : Buffer.concat([spoolHead(json), chunk]);
+        headerWritten = true;
+        await writeAll(out, data);
         size += chunk.length;
       },
       async commit(last?: Buffer) {
-        const data = last ? (pending ? Buffer.concat([pending, last]) : last) : pending;
-        if (last) size += last.length;
-        if (pending) {
-          // Nothing written yet, the whole file is in hand (a typical message): written
-          // through a second descriptor opened with O_DSYNC, the write returns once the
-          // bytes and the file size are on disk (fdatasync's guarantee), so one trip through
-          // the thread pool does what write + fsync did in two. The first descriptor stays
-          // plain so that large messages, written as they arrive, are not synced per write.
-          pending = null;
-          const flags = constants.O_WRONLY | constants.O_DSYNC;
-          const dsync = inline ? openSync(tmpPath, flags) : await openFd(tmpPath, flags, 0);
-          try {
-            await writeAll(dsync, data as Buffer);
-          } finally {
-            if (inline) closeSync(dsync);
-            else await closeFd(dsync);
-          }
+        if (!headerWritten && inPlace) {
+          // The whole message is in hand (a typical one): its final file is created
+          // with O_DSYNC and written once, with the message's length and CRC in the
+          // head. The write returns once bytes, size and (the file being new) its name
+          // are on disk: one flush. A crash mid-write leaves a file that fails
+          // isComplete and has no job: the start-up sweep removes it.
+          const message = last ?? Buffer.alloc(0);
+          size = message.length;
+          headerWritten = true;
+          const out = await createFile(finalPath, constants.O_DSYNC);
+          await writeAll(out, Buffer.concat([spoolHead(json, message), message]));
+          await close();
+          return;
+        }
+        if (!headerWritten) {
+          // In hand but committed through tmp/: created with O_DSYNC, one write syncs it.
+          headerWritten = true;
+          size = last?.length ?? 0;
+          const out = await createFile(tmpPath, constants.O_DSYNC);
+          await writeAll(out, last ? Buffer.concat([spoolHead(json), last]) : spoolHead(json));
         } else {
-          if (data?.length) await writeAll(fd, data);
+          if (fd === null) throw new SpoolError(`spool file ${id} is not open`, 'io');
+          if (last?.length) {
+            await writeAll(fd, last);
+            size += last.length;
+          }
           await fsyncFd(fd);
         }
         await close();
         if (inline) renameSync(tmpPath, finalPath);
         else await rename(tmpPath, finalPath);
+        // Should the directory fsync fail, abort removes the file under its new name.
+        createdPath = finalPath;
         await dirSync.sync();
       },
       async abort() {
         await close().catch(() => {});
-        await unlink(tmpPath).catch(() => {});
+        if (createdPath) await unlink(createdPath).catch(() => {});
       },
     };
   }
@@ -352,6 +399,28 @@ export class Spool {
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * Whether a spool file is whole: one written in a single synced write must have the
+   * length and CRC its head declares (a crash mid-write leaves it short or torn); one
+   * renamed into the spool is whole by construction. Missing or unreadable: false.
+   */
+  async isComplete(id: string): Promise<boolean> {
+    let file: Buffer;
+    try {
+      file = await readFile(this.pathOf(id));
+    } catch {
+      return false;
+    }
+    const nl = file.indexOf(10);
+    const [magic, lenText, sizeText, crc] = file.subarray(0, Math.max(nl, 0)).toString('latin1').split(' ');
+    const len = Number(lenText);
+    if (magic !== MAGIC || !Number.isInteger(len) || len <= 0 || len > MAX_HEADER) return false;
+    if (sizeText === undefined) return true;
+    const json = file.subarray(nl + 1, nl + 1 + len);
+    const message = file.subarray(nl + 1 + len + 1);
+    return json.length === len && message.length === Number(sizeText) && spoolCrc(json, message) === crc;
   }
 
   /** Streams the message bytes of a spooled message. */

@@ -1,3 +1,4 @@
+import { statSync, truncateSync } from 'node:fs';
 import { makeTempDir, type RedisServer, startRedis } from '@postamt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, Queues, type Redis, Spool, spoolIdTime, sweepSpool } from '../src/index.js';
@@ -47,6 +48,22 @@ describe('queues', () => {
     expect(await queues.has('filter', orphan)).toBe(true);
     expect(spoolIdTime(orphan)).toBeLessThanOrEqual(Date.now());
     expect((await sweepSpool(spool, queues, { minAgeMs: 0 })).requeued).toEqual([]);
+    await queues.close();
+  });
+
+  it('sweep removes a spool file torn by a crash in its one synced write instead of queueing it', async () => {
+    const queues = new Queues(redis);
+    const spool = new Spool(makeTempDir('sweep-torn'), { commitInPlace: true });
+    await spool.init();
+    const whole = await spool.put(envelope, Buffer.from('whole message'));
+    const torn = await spool.put(envelope, Buffer.from('torn message'));
+    const path = spool.pathOf(torn);
+    truncateSync(path, statSync(path).size - 4);
+    const result = await sweepSpool(spool, queues, { minAgeMs: 0 });
+    expect(result.requeued).toEqual([whole]);
+    expect(result.partialRemoved).toEqual([torn]);
+    expect(await spool.exists(torn)).toBe(false);
+    expect(await queues.has('filter', torn)).toBe(false);
     await queues.close();
   });
 });

@@ -50,9 +50,13 @@ describe('spool', () => {
     expect((await readAll(m.stream())).equals(body)).toBe(true);
   });
 
-  for (const inlineMetadata of [false, true]) {
-    it(`commit(last) writes the final bytes, whole or after earlier writes (metadata calls ${inlineMetadata ? 'inline' : 'in the pool'})`, async () => {
-      const spool = new Spool(makeTempDir('spool'), { inlineMetadata });
+  for (const [inlineMetadata, commitInPlace] of [
+    [false, false],
+    [true, false],
+    [true, true],
+  ]) {
+    it(`commit(last) writes the final bytes, whole or after earlier writes (metadata calls ${inlineMetadata ? 'inline' : 'in the pool'}, ${commitInPlace ? 'whole ones in place' : 'all through tmp/'})`, async () => {
+      const spool = new Spool(makeTempDir('spool'), { inlineMetadata, commitInPlace });
       await spool.init();
       const body = Buffer.from('Subject: y\r\n\r\nline one\r\nline two\r\n', 'latin1');
       // The whole message with the commit (the one synced write of a typical message).
@@ -78,6 +82,36 @@ describe('spool', () => {
     });
   }
 
+  it('a whole message is one file written in place, its head sealed with length and CRC; torn copies fail isComplete', async () => {
+    const spool = new Spool(makeTempDir('spool'), { commitInPlace: true });
+    await spool.init();
+    const body = Buffer.from('Subject: z\r\n\r\nsome text\r\n', 'latin1');
+    const w = await spool.create(envelope);
+    expect(await spool.list()).toEqual([]); // nothing on disk before the commit
+    await w.commit(body);
+    expect(readdirSync(spool.tmpDir)).toEqual([]);
+    const file = readFileSync(spool.pathOf(w.id));
+    const head = file.subarray(0, file.indexOf(10)).toString('latin1').split(' ');
+    expect(head[0]).toBe('POSTAMT-SPOOL/1');
+    expect(Number(head[2])).toBe(body.length);
+    expect(head[3]).toMatch(/^[0-9a-f]+$/);
+    expect(await spool.isComplete(w.id)).toBe(true);
+    expect((await readAll((await spool.openMessage(w.id)).stream())).equals(body)).toBe(true);
+    // A streamed message (renamed into place) has no seal and is whole by construction.
+    const streamed = await spool.put(envelope, Readable.from([body]));
+    expect(await spool.isComplete(streamed)).toBe(true);
+    // Short (crash before all bytes reached the disk), or the right size with other bytes.
+    writeFileSync(spool.pathOf(w.id), file.subarray(0, file.length - 3));
+    expect(await spool.isComplete(w.id)).toBe(false);
+    const torn = Buffer.from(file);
+    torn[torn.length - 5] = 0;
+    writeFileSync(spool.pathOf(w.id), torn);
+    expect(await spool.isComplete(w.id)).toBe(false);
+    writeFileSync(spool.pathOf(w.id), file);
+    expect(await spool.isComplete(w.id)).toBe(true);
+    expect(await spool.isComplete(newSpoolId())).toBe(false);
+  });
+
   it('abort leaves nothing behind', async () => {
     const spool = new Spool(makeTempDir('spool'));
     await spool.init();
@@ -100,11 +134,17 @@ describe('spool', () => {
           return false; // closed since the listing
         }
       }).length;
-    await spool.put(envelope, Buffer.from('one'));
+    // Commits through tmp/ and rename fsync the directory; whole ones in place need none.
+    await new Spool(spool.dir.slice(0, -'/spool'.length), { commitInPlace: true }).put(
+      envelope,
+      Buffer.from('whole'),
+    );
+    expect(openOnDir()).toBe(0);
+    await spool.put(envelope, Readable.from([Buffer.from('one')]));
     expect(openOnDir()).toBe(1);
     await spool.close();
     expect(openOnDir()).toBe(0);
-    const id = await spool.put(envelope, Buffer.from('two'));
+    const id = await spool.put(envelope, Readable.from([Buffer.from('two')]));
     expect((await readAll((await spool.openMessage(id)).stream())).toString()).toBe('two');
     await spool.close();
     expect(openOnDir()).toBe(0);
@@ -134,6 +174,7 @@ describe('spool', () => {
     const spool = new Spool(makeTempDir('spool'));
     await spool.init();
     const live = await spool.create(envelope);
+    await live.write(Buffer.from('being streamed')); // a streamed message lives in tmp/ until its commit
     const liveName = readdirSync(spool.tmpDir)[0] as string;
     const host = liveName.split('.')[1] as string;
     writeFileSync(join(spool.tmpDir, `${newSpoolId()}.${host}.999999`), 'dead writer');
@@ -144,9 +185,11 @@ describe('spool', () => {
   });
 
   it('starts every file with a readable header', async () => {
-    const spool = new Spool(makeTempDir('spool'));
+    const spool = new Spool(makeTempDir('spool'), { commitInPlace: true });
     await spool.init();
-    const id = await spool.put(envelope, Buffer.from('hi'));
-    expect(readFileSync(spool.pathOf(id), 'utf8')).toMatch(/^POSTAMT-SPOOL\/1 \d+\n\{"id":"/);
+    const whole = await spool.put(envelope, Buffer.from('hi'));
+    expect(readFileSync(spool.pathOf(whole), 'utf8')).toMatch(/^POSTAMT-SPOOL\/1 \d+ 2 [0-9a-f]+\n\{"id":"/);
+    const streamed = await spool.put(envelope, Readable.from([Buffer.from('hi')]));
+    expect(readFileSync(spool.pathOf(streamed), 'utf8')).toMatch(/^POSTAMT-SPOOL\/1 \d+\n\{"id":"/);
   });
 });

@@ -37,7 +37,10 @@ export async function runIntake(config: IntakeConfig, role: IntakeRole = { kind:
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queues = new Queues(connectRedis(config.redisUrl, 'worker'));
   const directory = new Directory(redis);
-  const spool = new Spool(config.data, { inlineMetadata: config.spoolInlineMetadata });
+  const spool = new Spool(config.data, {
+    inlineMetadata: config.spoolInlineMetadata,
+    commitInPlace: config.spoolInlineMetadata,
+  });
   await spool.init();
   // The producer connection refuses commands until it is connected (no offline queue).
   await waitRedisReady(redis);

@@ -28,6 +28,6 @@ export async function applySeedFile(config: IntakeConfig, d: StartupDeps): Promi
 export async function sweep(config: IntakeConfig, d: StartupDeps): Promise<void> {
   if (!config.sweepOnStart) return;
   const swept = await sweepSpool(d.spool, d.queues, { minAgeMs: config.sweepMinAge });
-  if (swept.requeued.length || swept.tmpRemoved.length)
+  if (swept.requeued.length || swept.tmpRemoved.length || swept.partialRemoved.length)
     d.logger.warn(swept, 'spool sweep re-queued or removed files');
 }

@@ -208,7 +208,8 @@ describe('intake with POSTAMT_SMTP_WORKERS=2', () => {
     await c.command('MAIL FROM:<bob@example.org>', /^250 /);
     await c.command('RCPT TO:<alice@example.test>', /^250 /);
     await c.command('DATA', /^354 /);
-    c.write(`Subject: partial\r\n\r\n${'half a message\r\n'.repeat(5000)}`);
+    // More than the intake gathers before its first write (256 KiB): a streamed message in tmp/.
+    c.write(`Subject: partial\r\n\r\n${'half a message\r\n'.repeat(20000)}`);
     const tmp = join(intake.data, 'spool/tmp');
     await waitFor('partial spool file', async () => readdirSync(tmp).length === 1);
     const [tmpName] = readdirSync(tmp);
