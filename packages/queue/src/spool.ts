@@ -216,12 +216,13 @@ function spoolHead(json: Buffer, message?: Buffer): Buffer {
 
 export interface SpoolOptions {
   /**
-   * Make a writer's close and rename calls on the spot instead of in libuv's thread pool; creating the file always goes to the pool. On
-   * a local disk these take microseconds, and each trip through the pool costs
-   * thread wake-ups that showed as a large share of the intake's CPU under load; on a
-   * network filesystem each is a round trip that would stall the whole event loop, so
-   * the default is the pool. Writes and fsyncs always go to the pool. Also reading a
-   * file's head (read, openMessage); unlinking always goes to the pool (it waits on the journal).
+   * Make a writer's close and rename calls on the spot instead of in libuv's thread
+   * pool; creating the file always goes to the pool. On a local disk these take
+   * microseconds, and each trip through the pool costs thread wake-ups that showed as
+   * a large share of the intake's CPU under load; on a network filesystem each is a
+   * round trip that would stall the whole event loop, so the default is the pool.
+   * Writes and fsyncs always go to the pool. Also reading a file's head (read,
+   * openMessage); unlinking always goes to the pool (it waits on the journal).
    */
   inlineMetadata?: boolean;
   /**

@@ -131,8 +131,8 @@ export const intakeSchema = withCommonRules(
      */
     ioThreads: z.coerce.number().int().min(4).max(1024).default(16),
     /**
-     * POSTAMT_DATA is a local disk: close and rename spool files on the spot rather than
-     * in the thread pool, and commit a message received whole by one synced write of its
+     * `on` for a local disk: close and rename spool files on the spot rather than in
+     * the thread pool, and commit a message received whole by one synced write of its
      * final file (on ext4, XFS and btrfs that also makes the new name durable, as
      * Postfix's queue assumes). `off` when POSTAMT_DATA is a network filesystem, where
      * each of those calls is a round trip that would stall every session, and every
