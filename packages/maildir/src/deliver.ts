@@ -1,17 +1,16 @@
 // Delivery into a Maildir folder, crash-safe and idempotent:
-//   1. write the message to tmp/ and fsync it
-//   2. leave a marker `postamt-delivered/<day>/<base>` (fsynced) saying this
-//      delivery key may have reached the folder
-//   3. link it into new/ under a name derived from the spool id and recipient,
-//      so a retried delivery finds its earlier copy instead of making a second
-//   4. fsync new/, remove the tmp file
-// A first attempt (no marker: the common case) costs one stat, not a listing
-// of new/ and cur/ (100,000 names in a big INBOX). Only a retry — marker
-// present — looks for the earlier copy, wherever a reader has moved it. The
-// marker is written before the link, so a copy never exists without one.
-// Markers live in one directory per arrival day; days older than
-// MARKER_DAYS (well past any spool retry) are removed when a new day starts.
-// Readers never see a partial message; a crash leaves at most a tmp file.
+//   1. claim the delivery key: create `tmp/<base>` (O_EXCL), where <base> is
+//      derived from the spool id and recipient; the message is written into that
+//      file and fsynced, which makes the claim durable with it
+//   2. link it into new/ under `<base>,S=<size>` and fsync new/
+//   3. leave the claim in tmp/ until the caller's job is finished
+//      (releaseClaims): while it exists, a retried delivery of the same key finds
+//      it and looks for the earlier copy instead of making a second
+// A first attempt (the common case) lists nothing and creates one file: the
+// claim is the message's tmp file. Only a retry (claim present) looks for the
+// earlier copy, wherever a reader has moved it, and writes its bytes to a
+// second tmp file. Readers never see a partial message; a crash leaves at
+// most files in tmp/, which Maildir readers ignore and remove after 36 hours.
 // With a quota, the size is checked once the message is in tmp/ (its size is
 // only known then) and before it becomes visible; over quota → MaildirError
 // 'over-quota' and nothing is left behind.
@@ -31,7 +30,7 @@ import {
   writeSync,
   writevSync,
 } from 'node:fs';
-import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDirInline, fsyncDirSync, fsyncFd, isMissing } from './fsutil.js';
@@ -81,6 +80,8 @@ export interface Delivered {
   size: number;
   /** False when an earlier attempt had already delivered this message. */
   created: boolean;
+  /** The delivery key's claim in tmp/: pass it to releaseClaims once the job is finished. */
+  claim: string;
 }
 
 /** Finds an earlier delivery of `base` in new/ or cur/ (where a reader may have moved and flagged it). */
@@ -93,45 +94,38 @@ async function findExisting(dir: string, base: string): Promise<string | null> {
   return null;
 }
 
-export const DELIVERED_DIR = 'postamt-delivered';
-const MARKER_DAYS = 14;
-
-/** Starts a day's marker directory; the first delivery of a day also drops days past MARKER_DAYS. */
-async function markerDir(dir: string, time: number): Promise<void> {
-  const day = Math.floor(time / 86400);
-  const root = join(dir, DELIVERED_DIR);
-  const path = join(root, String(day));
-  const created = await mkdir(path, { recursive: true, mode: 0o700 });
-  if (created) {
-    for (const name of await readdir(root).catch(() => [] as string[])) {
-      if (/^\d+$/.test(name) && Number(name) < day - MARKER_DAYS)
-        await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
-    }
-  }
-}
-
 export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   if (!/^[A-Za-z0-9_-]+$/.test(opts.deliveryKey))
     throw new MaildirError('invalid delivery key', 'invalid-name');
   const host = opts.host.replace(/[/:]/g, '_');
   const base = `${opts.time}.${opts.deliveryKey}.${host}`;
-  const retry = markerExists(opts.dir, opts.time, base);
-  const existing = retry ? await findExisting(opts.dir, base) : null;
-  if (existing) {
-    const st = await stat(existing);
-    return {
-      name: existing.slice(existing.lastIndexOf('/') + 1),
-      path: existing,
-      size: st.size,
-      created: false,
-    };
-  }
-  const tmpPath = join(opts.dir, 'tmp', `${base}.${randomBytes(4).toString('hex')}`);
+  const claim = join(opts.dir, 'tmp', base);
   // The folder is only created when it is missing (a first delivery, a new Junk):
   // three mkdirs on every delivery were the biggest cost of a small one.
-  const fd = await withFolder(opts.dir, () => openSync(tmpPath, 'wx', 0o600));
+  let tmpPath = claim;
+  let fd = await withFolder(opts.dir, () => openClaim(claim));
+  if (fd === null) {
+    // Claimed before: an earlier attempt may have delivered it, and a reader may have
+    // moved or flagged that copy since.
+    const existing = await findExisting(opts.dir, base);
+    if (existing) {
+      const st = await stat(existing);
+      return {
+        name: existing.slice(existing.lastIndexOf('/') + 1),
+        path: existing,
+        size: st.size,
+        created: false,
+        claim,
+      };
+    }
+    tmpPath = `${claim}.${randomBytes(4).toString('hex')}`;
+    fd = openSync(tmpPath, 'wx', 0o600);
+  }
   const sync = opts.syncInline ? async (f: number) => fsyncSync(f) : fsyncFd;
   const syncDir = opts.syncInline ? async (d: string) => fsyncDirSync(d) : fsyncDirInline;
+  // A claim left by an attempt that died before its fsync may not be on disk yet: made
+  // durable before this copy can be (the rare retry pays one more directory fsync).
+  if (tmpPath !== claim) await syncDir(join(opts.dir, 'tmp'));
   let size = 0;
   // The bytes for the indexer, kept as written; dropped when over the cap.
   const maxIndex = opts.maxIndexBytes ?? MAX_INDEX_BYTES;
@@ -175,7 +169,6 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
   const finalPath = join(opts.dir, 'new', name);
   let created = true;
   try {
-    if (!retry) await leaveMarker(opts.dir, opts.time, base, syncDir);
     await withFolder(opts.dir, () => linkSync(tmpPath, finalPath));
     await syncDir(join(opts.dir, 'new'));
   } catch (err) {
@@ -185,14 +178,31 @@ export async function deliver(opts: DeliverOptions): Promise<Delivered> {
     }
     created = false;
   }
-  // In the pool (unless syncInline): unlinking waits on the journal (see Spool.remove);
-  // the link is already durable.
-  if (opts.syncInline) unlinkQuietly(tmpPath);
-  else await unlink(tmpPath).catch(() => {});
+  // A retry's own tmp file goes; the claim stays until the caller releases it.
+  if (tmpPath !== claim) unlinkQuietly(tmpPath);
   if (created && opts.quota) await recordQuota(opts.quota.root, size, 1);
   if (created && opts.indexer && kept)
     await indexDelivered(opts.dir, name, opts.time * 1000, Buffer.concat(kept, size), opts.indexer);
-  return { name, path: finalPath, size, created };
+  return { name, path: finalPath, size, created, claim };
+}
+
+/**
+ * Removes delivery claims once nothing can retry those deliveries (the job that
+ * made them is finished). Without this they stay in tmp/ until Maildir's 36-hour
+ * cleanup, keeping a deleted message's bytes on disk until then.
+ */
+export function releaseClaims(claims: Iterable<string>): void {
+  for (const claim of claims) unlinkQuietly(claim);
+}
+
+/** Creates the claim file; null when it exists (an earlier attempt made it). */
+function openClaim(path: string): number | null {
+  try {
+    return openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
 }
 
 // The file-system calls of a delivery run inline (sync): each is a metadata
@@ -212,35 +222,6 @@ async function withFolder<T>(dir: string, fn: () => T): Promise<T> {
   }
   await ensureMaildir(dir);
   return fn();
-}
-
-function markerExists(dir: string, time: number, base: string): boolean {
-  try {
-    statSync(join(dir, DELIVERED_DIR, String(Math.floor(time / 86400)), base));
-    return true;
-  } catch (e) {
-    if (isMissing(e)) return false;
-    throw e;
-  }
-}
-
-/** Creates the marker (and its day directory when it is the day's first) and makes it durable. */
-async function leaveMarker(
-  dir: string,
-  time: number,
-  base: string,
-  syncDir: (dir: string) => Promise<void>,
-): Promise<void> {
-  const day = join(dir, DELIVERED_DIR, String(Math.floor(time / 86400)));
-  const create = () => closeSync(openSync(join(day, base), 'w', 0o600));
-  try {
-    create();
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-    await markerDir(dir, time);
-    create();
-  }
-  await syncDir(day);
 }
 
 function writeAll(fd: number, buf: Buffer): void {

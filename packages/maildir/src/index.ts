@@ -1,7 +1,7 @@
 // @postamt/maildir — Maildir++ on the shared volume. Delivery (deliver) for
 // the filter; the MailStore interface and its Maildir implementation for IMAP
 // and POP3; quota, events and the lower-level pieces for tools and tests.
-export { type Delivered, type DeliverOptions, deliver, ensureMaildir } from './deliver.js';
+export { type Delivered, type DeliverOptions, deliver, ensureMaildir, releaseClaims } from './deliver.js';
 export {
   type MailEvent,
   mailChannel,
@@ -33,7 +33,7 @@ export { decodeMutf7, encodeMutf7 } from './mutf7.js';
 export { checkQuota, MAILDIRSIZE_FILE, type QuotaLimit, type QuotaUsage, quotaUsage } from './quota.js';
 export { INLINE_MAX_BYTES, readInline } from './read-inline.js';
 export { MaildirStore, type MaildirStoreOptions } from './store.js';
-export { type SyncResult, syncFolder } from './sync.js';
+export { type SyncResult, syncFolder, TMP_MAX_AGE_MS } from './sync.js';
 export type {
   AppendOptions,
   CopyResult,

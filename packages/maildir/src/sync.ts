@@ -34,8 +34,8 @@ import {
   writeUidList,
 } from './uidlist.js';
 
-/** Maildir spec: a tmp/ file untouched for 36 hours is garbage. */
-const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+/** Maildir spec: a tmp/ file untouched for 36 hours is garbage (delivery claims included). */
+export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 /** Our own temporary list files are garbage once the writer is gone; under the lock that is any old one. */
 const LIST_TMP_MAX_AGE_MS = 60 * 1000;
 

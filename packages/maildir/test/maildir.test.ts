@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeTempDir } from '@postamt/testkit';
 import { describe, expect, it } from 'vitest';
-import { deliver, folderDir, listMessages, MaildirError, parseName, userMaildir } from '../src/index.js';
+import {
+  deliver,
+  folderDir,
+  listMessages,
+  MaildirError,
+  parseName,
+  releaseClaims,
+  userMaildir,
+} from '../src/index.js';
 
 describe('layout', () => {
   it('maps users and folders onto Maildir++ paths', () => {
@@ -37,6 +45,10 @@ describe('delivery', () => {
     expect(r.created).toBe(true);
     expect(r.name).toBe('1700000000.ID1_abc.mx.example.test,S=20');
     expect(readdirSync(join(dir, 'new'))).toEqual([r.name]);
+    // The tmp file is the delivery key's claim, kept until the caller's job is done.
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['1700000000.ID1_abc.mx.example.test']);
+    expect(r.claim).toBe(join(dir, 'tmp', '1700000000.ID1_abc.mx.example.test'));
+    releaseClaims([r.claim]);
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     expect(readFileSync(r.path, 'utf8')).toBe('Subject: a\r\n\r\nbody\r\n');
   });
@@ -71,22 +83,16 @@ describe('delivery', () => {
     const dir = join(makeTempDir('md'), 'alice');
     const opts = { dir, time: 1700000000, host: 'h', source: Buffer.from('x') };
     await deliver({ ...opts, deliveryKey: 'F1' });
-    expect(readdirSync(dir).sort()).toEqual(['cur', 'new', 'postamt-delivered', 'tmp']);
+    expect(readdirSync(dir).sort()).toEqual(['cur', 'new', 'tmp']);
     // new/ gone (the link finds no directory), then tmp/ gone (the tmp file cannot be made).
     rmSync(join(dir, 'new'), { recursive: true });
     const second = await deliver({ ...opts, deliveryKey: 'F2' });
     expect(readdirSync(join(dir, 'new'))).toEqual([second.name]);
     rmSync(join(dir, 'tmp'), { recursive: true });
     const third = await deliver({ ...opts, deliveryKey: 'F3' });
+    expect(third.created).toBe(true);
     expect(readdirSync(join(dir, 'new')).sort()).toEqual([second.name, third.name].sort());
-    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
-    // The day's marker directory too.
-    rmSync(join(dir, 'postamt-delivered'), { recursive: true });
-    const fourth = await deliver({ ...opts, deliveryKey: 'F4' });
-    expect(fourth.created).toBe(true);
-    expect(readdirSync(join(dir, 'postamt-delivered', String(Math.floor(1700000000 / 86400))))).toEqual([
-      '1700000000.F4.h',
-    ]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['1700000000.F3.h']);
   });
 });
 

@@ -6,7 +6,14 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deliver, INDEX_FILE, MaildirStore, SUMMARY_FILE, UIDLIST_FILE } from '../src/index.js';
+import {
+  deliver,
+  INDEX_FILE,
+  MaildirStore,
+  releaseClaims,
+  SUMMARY_FILE,
+  UIDLIST_FILE,
+} from '../src/index.js';
 import { deliverN, msg, tempRoot } from './helpers.js';
 
 const store = (root = tempRoot(), extra = {}) => new MaildirStore({ root, host: 'test.host', ...extra });
@@ -114,15 +121,16 @@ describe('big-folder paths', () => {
     const dir = join(tempRoot(), 'x');
     const opts = { dir, deliveryKey: 'R1', time: 1700000000, host: 'h', source: Buffer.from('x') };
     const first = await deliver(opts);
-    const day = String(Math.floor(1700000000 / 86400));
-    expect(readdirSync(join(dir, 'postamt-delivered', day))).toEqual(['1700000000.R1.h']);
-    // Crash after the marker, before the link: the marker alone must not swallow the retry.
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['1700000000.R1.h']);
+    // Crash after the claim, before the link: the claim alone must not swallow the retry.
     rmSync(first.path);
     const again = await deliver(opts);
     expect(again.created).toBe(true);
     expect(existsSync(again.path)).toBe(true);
-    // Old days go when a new day starts.
-    await deliver({ ...opts, deliveryKey: 'R2', time: 1700000000 + 30 * 86400 });
-    expect(readdirSync(join(dir, 'postamt-delivered'))).toEqual([String(Number(day) + 30)]);
+    // The retry wrote through its own tmp file, gone now; the claim stays until released.
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['1700000000.R1.h']);
+    expect((await deliver(opts)).created).toBe(false);
+    releaseClaims([again.claim]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Directory } from '@postamt/directory';
-import { deliver, folderDir, userMaildir } from '@postamt/maildir';
+import { deliver, folderDir, releaseClaims, userMaildir } from '@postamt/maildir';
 import { summarizeMessage } from '@postamt/mime';
 import { envelopeSchema, isSpoolId, type Queues, type Spool, spoolIdTime } from '@postamt/queue';
 
@@ -128,6 +128,8 @@ export class QuarantineStore {
     const path = this.path(id);
     const message = await readFile(path);
     const out = { delivered: [] as string[], relayed: [] as string[], skipped: [] as string[] };
+    // Kept until the entry is gone: a release retried after a failure delivers no copy twice.
+    const claims: string[] = [];
     for (const address of meta.localRecipients ?? []) {
       const user = await deps.directory.getUser(address);
       if (!user) {
@@ -135,7 +137,7 @@ export class QuarantineStore {
         continue;
       }
       const hash = createHash('sha256').update(user.key).digest('hex').slice(0, 16);
-      await deliver({
+      const delivered = await deliver({
         dir: folderDir(userMaildir(deps.dataDir, user.key), 'INBOX'),
         deliveryKey: `${id}_released_${hash}`,
         time: Math.floor(spoolIdTime(id) / 1000),
@@ -144,6 +146,7 @@ export class QuarantineStore {
         // Parsed once, here, like every delivery (IMAP then reads no file for ENVELOPE/BODYSTRUCTURE).
         indexer: summarizeMessage,
       });
+      claims.push(delivered.claim);
       out.delivered.push(user.address);
     }
     const remote = meta.remoteRecipients ?? [];
@@ -158,6 +161,7 @@ export class QuarantineStore {
       out.relayed.push(...remote);
     }
     await this.remove(id);
+    releaseClaims(claims);
     return out;
   }
 }

@@ -19,7 +19,7 @@
 // from the spool id and recipient, the quarantine entry from the spool id, and
 // the scan report of the first attempt is reused by later ones.
 import type { Directory, User } from '@postamt/directory';
-import { deliver, folderDir, userMaildir } from '@postamt/maildir';
+import { deliver, folderDir, releaseClaims, userMaildir } from '@postamt/maildir';
 import { summarizeMessage } from '@postamt/mime';
 import type { Logger } from '@postamt/observability';
 import { type Queues, type Spool, SpoolError, spoolIdTime } from '@postamt/queue';
@@ -149,6 +149,9 @@ export async function processMessage(
     if (!summaries.has(key)) summaries.set(key, summarizeMessage(bytes));
     return summaries.get(key);
   };
+  // Each delivery's claim on its key (maildir deliver): kept until this job is done,
+  // so that a retry after a crash finds what was delivered instead of copying it again.
+  const claims: string[] = [];
   const outcome = {
     kind: 'done' as const,
     verdict: verdict.kind,
@@ -197,13 +200,18 @@ export async function processMessage(
         verdict.kind === 'virus'
           ? { kind: verdict.kind, what: verdict.signature }
           : { kind: verdict.kind, what: verdict.names.join(', ') };
-      await deliverNotices({ dataDir: deps.dataDir, hostname: deps.hostname }, [...local.values()], {
-        queueId: spoolId,
-        mailFrom: message.envelope.mailFrom,
-        reason,
-        subject: subjectOf(header),
-        time,
-      });
+      const notices = await deliverNotices(
+        { dataDir: deps.dataDir, hostname: deps.hostname },
+        [...local.values()],
+        {
+          queueId: spoolId,
+          mailFrom: message.envelope.mailFrom,
+          reason,
+          subject: subjectOf(header),
+          time,
+        },
+      );
+      claims.push(...notices);
     }
   } else {
     const killed: User[] = [];
@@ -228,6 +236,7 @@ export async function processMessage(
         // This worker serves no clients: fsync on the spot, no thread-pool hand-offs.
         syncInline: true,
       });
+      claims.push(result.claim);
       if (result.created) outcome.delivered++;
       else outcome.duplicates++;
       log.info({ to: user.address, folder, file: result.name, created: result.created }, 'delivered');
@@ -242,10 +251,12 @@ export async function processMessage(
       outcome.relayed = remote.size;
       log.info({ to: [...remote] }, 'handed to relay');
       await deps.verdicts.delete(spoolId);
+      releaseClaims(claims);
       return outcome;
     }
   }
   await deps.spool.remove(spoolId);
   await deps.verdicts.delete(spoolId);
+  releaseClaims(claims);
   return outcome;
 }

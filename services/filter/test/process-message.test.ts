@@ -3,8 +3,9 @@
 // original bytes kept after the filter's header fields, idempotence on retry.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUMMARY_FILE } from '@postamt/maildir';
+import { SUMMARY_FILE, TMP_MAX_AGE_MS } from '@postamt/maildir';
 import { summarizeMessage } from '@postamt/mime';
+import { catalog } from '@postamt/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processMessage } from '../src/process-message.js';
 import { type FilterEnv, filesOf, spoolMessage, startFilterEnv } from './env.js';
@@ -134,5 +135,16 @@ describe('filter delivery', () => {
       expect(size).toBe((file as Buffer).length);
       expect(summary).toEqual(summarizeMessage(file as Buffer));
     }
+  });
+});
+
+describe('delivery claims and retries', () => {
+  it("a delivery's claim outlives every retry of its filter job (Maildir removes tmp/ files after 36 h)", () => {
+    const { attempts, backoff } = catalog.filter;
+    expect(backoff.type).toBe('exponential');
+    // BullMQ waits delay × 2^(n−1) after the n-th failed attempt.
+    let waited = 0;
+    for (let n = 1; n < attempts; n++) waited += backoff.delay * 2 ** (n - 1);
+    expect(waited).toBeLessThan(TMP_MAX_AGE_MS);
   });
 });
