@@ -16,8 +16,9 @@
 // quarantined as unscanned, with an alert. Mail is never delivered unscanned.
 //
 // Idempotent, because BullMQ delivers at least once: Maildir file names derive
-// from the spool id and recipient, the quarantine entry from the spool id, and
-// the scan report of the first attempt is reused by later ones.
+// from the spool id and recipient (each delivery's claim stays in tmp/ until the
+// job is done), the quarantine entry from the spool id, and the scan report of
+// the first attempt is reused by later ones.
 import type { Directory, User } from '@postamt/directory';
 import { deliver, folderDir, releaseClaims, userMaildir } from '@postamt/maildir';
 import { summarizeMessage } from '@postamt/mime';
