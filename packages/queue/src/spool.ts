@@ -2,7 +2,7 @@
 // relay. One file per message holds the envelope and the raw bytes:
 //
 //   spool/<id>.msg   "POSTAMT-SPOOL/1 <n>[ <m> <crc>]\n" + <n bytes of envelope JSON> + "\n"
-//                    + <m bytes of message>
+//                    + <m bytes of message>   (<m> and <crc>: a message written whole)
 //   spool/tmp/       files being written; never read by anyone else
 //
 // A message is committed in one of two ways; a crash leaves either nothing usable
@@ -208,6 +208,15 @@ function spoolCrc(json: Buffer, message: Buffer): string {
   return crc32(message, crc32(json)).toString(16);
 }
 
+/** A spool file's head line, or null when it is not one of ours (or out of bounds). */
+function parseHead(line: Buffer): { jsonLength: number; messageLength?: number; crc?: string } | null {
+  const [magic, lenText, sizeText, crc] = line.toString('latin1').split(' ');
+  const jsonLength = Number(lenText);
+  if (magic !== MAGIC || !Number.isInteger(jsonLength) || jsonLength <= 0 || jsonLength > MAX_HEADER)
+    return null;
+  return sizeText === undefined ? { jsonLength } : { jsonLength, messageLength: Number(sizeText), crc };
+}
+
 /** A spool file's head: magic and JSON length, with the message's length and CRC when known. */
 function spoolHead(json: Buffer, message?: Buffer): Buffer {
   const sealed = message ? ` ${message.length} ${spoolCrc(json, message)}` : '';
@@ -310,26 +319,21 @@ export class Spool {
         size += chunk.length;
       },
       async commit(last?: Buffer) {
-        if (!headerWritten && inPlace) {
-          // The whole message is in hand (a typical one): its final file is created
-          // with O_DSYNC and written once, with the message's length and CRC in the
-          // head. The write returns once bytes, size and (the file being new) its name
-          // are on disk: one flush. A crash mid-write leaves a file that fails
-          // isComplete and has no job: the start-up sweep removes it.
+        if (!headerWritten) {
+          // The whole message is in hand (a typical one): created with O_DSYNC and written
+          // once, its head sealed with the message's length and CRC; the write returns
+          // once bytes and size are on disk. In place, the file being new, its name is
+          // too: one flush, and a crash mid-write leaves a file that fails isComplete and
+          // has no job (the start-up sweep removes it). Otherwise the rename below commits.
           const message = last ?? Buffer.alloc(0);
           size = message.length;
           headerWritten = true;
-          const out = await createFile(finalPath, constants.O_DSYNC);
+          const out = await createFile(inPlace ? finalPath : tmpPath, constants.O_DSYNC);
           await writeAll(out, Buffer.concat([spoolHead(json, message), message]));
-          await close();
-          return;
-        }
-        if (!headerWritten) {
-          // In hand but committed through tmp/: created with O_DSYNC, one write syncs it.
-          headerWritten = true;
-          size = last?.length ?? 0;
-          const out = await createFile(tmpPath, constants.O_DSYNC);
-          await writeAll(out, last ? Buffer.concat([spoolHead(json), last]) : spoolHead(json));
+          if (inPlace) {
+            await close();
+            return;
+          }
         } else {
           if (fd === null) throw new SpoolError(`spool file ${id} is not open`, 'io');
           if (last?.length) {
@@ -384,11 +388,9 @@ export class Spool {
       const probe = Buffer.alloc(Math.min(64, fileSize));
       await fh.readAt(probe, 0);
       const nl = probe.indexOf(10);
-      const [magic, lenText] = probe.subarray(0, Math.max(nl, 0)).toString('latin1').split(' ');
-      const len = Number(lenText);
-      if (magic !== MAGIC || !Number.isInteger(len) || len <= 0 || len > MAX_HEADER) {
-        throw new SpoolError(`spool file ${id} has no valid header`, 'corrupt');
-      }
+      const head = parseHead(probe.subarray(0, Math.max(nl, 0)));
+      if (!head) throw new SpoolError(`spool file ${id} has no valid header`, 'corrupt');
+      const len = head.jsonLength;
       const json = Buffer.alloc(len);
       await fh.readAt(json, nl + 1);
       const envelope = envelopeSchema.parse(JSON.parse(json.toString('utf8')));
@@ -403,9 +405,9 @@ export class Spool {
   }
 
   /**
-   * Whether a spool file is whole: one written in a single synced write must have the
-   * length and CRC its head declares (a crash mid-write leaves it short or torn); one
-   * renamed into the spool is whole by construction. Missing or unreadable: false.
+   * Whether a spool file is whole: a sealed one (written whole) must have the length
+   * and CRC its head declares (a crash mid-write leaves it short or torn); one streamed
+   * and renamed into the spool is whole by construction. Missing or unreadable: false.
    */
   async isComplete(id: string): Promise<boolean> {
     let file: Buffer;
@@ -415,13 +417,16 @@ export class Spool {
       return false;
     }
     const nl = file.indexOf(10);
-    const [magic, lenText, sizeText, crc] = file.subarray(0, Math.max(nl, 0)).toString('latin1').split(' ');
-    const len = Number(lenText);
-    if (magic !== MAGIC || !Number.isInteger(len) || len <= 0 || len > MAX_HEADER) return false;
-    if (sizeText === undefined) return true;
-    const json = file.subarray(nl + 1, nl + 1 + len);
-    const message = file.subarray(nl + 1 + len + 1);
-    return json.length === len && message.length === Number(sizeText) && spoolCrc(json, message) === crc;
+    const head = parseHead(file.subarray(0, Math.max(nl, 0)));
+    if (!head) return false;
+    if (head.messageLength === undefined) return true;
+    const json = file.subarray(nl + 1, nl + 1 + head.jsonLength);
+    const message = file.subarray(nl + 1 + head.jsonLength + 1);
+    return (
+      json.length === head.jsonLength &&
+      message.length === head.messageLength &&
+      spoolCrc(json, message) === head.crc
+    );
   }
 
   /** Streams the message bytes of a spooled message. */
