@@ -1,11 +1,11 @@
 // Accepting a message: the one place where "250" is decided. The message is
 // streamed into a spool file (Received header first), the file is committed
-// (fsync + rename + fsync dir), the filter job is added to Redis, and only then
+// (durable on disk, see Spool), the filter job is added to Redis, and only then
 // is the client told 250 with the queue id. Any failure before that aborts the
 // spool file and answers 451: nothing is left behind and the client retries.
 // The bytes go to the file in few large writes (each write is a trip through
 // the thread pool): a typical message is written once, at the end of DATA, by
-// the commit itself (written and synced in one trip, see Spool.create).
+// the commit itself (created, written and synced in one trip, see Spool.create).
 
 import type { Readable } from 'node:stream';
 import type { Logger } from '@postamt/observability';

@@ -126,8 +126,8 @@ export const intakeSchema = withCommonRules(
     sweepMinAge: duration.prefault('30s'),
     /**
      * Threads for file I/O (libuv's pool, default 4). Every message costs a synced
-     * write (and a share of a directory fsync); with few threads, concurrent sessions
-     * queue behind slow syncs.
+     * write (through tmp/, also a share of a directory fsync); with few threads,
+     * concurrent sessions queue behind slow syncs.
      */
     ioThreads: z.coerce.number().int().min(4).max(1024).default(16),
     /**
